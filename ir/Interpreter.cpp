@@ -1,0 +1,103 @@
+//===- Interpreter.cpp - The reference interpreter ------------------------===//
+//
+// Evaluates nodes in order with each op's reference implementation. Values
+// are kept until the call ends: simple beats frugal in the oracle.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Interpreter.h"
+
+#include "ir/OpInfo.h"
+#include "ir/Random.h"
+
+#include <cmath>
+
+namespace netc {
+
+CallResult interpret(const Function &f, const std::vector<Tensor> &args, const ParamStore &params,
+                     std::vector<Tensor> *keep_values) {
+  std::vector<ValueId> arg_ids = f.args();
+  NETC_ASSERT(args.size() == arg_ids.size(),
+              "function @" + f.name + " takes " + std::to_string(arg_ids.size()) +
+                  " arguments, given " + std::to_string(args.size()));
+  EvalEnv env;
+  env.batch = 1;
+  for (size_t i = 0; i < arg_ids.size(); ++i) {
+    const Shape &declared = f.type(arg_ids[i]).shape;
+    for (size_t d = 0; d < declared.size(); ++d)
+      if (declared[d] == kBatch && d < args[i].shape.size()) {
+        env.batch = args[i].shape[d];
+        goto found;
+      }
+  }
+found:
+  env.arg = [&](int64_t index) -> const Tensor & { return args[index]; };
+  env.param = [&](const std::string &name) -> const Tensor & {
+    auto it = params.find(name);
+    NETC_ASSERT(it != params.end(), "no value for parameter @" + name);
+    return it->second;
+  };
+
+  std::vector<Tensor> values(f.nodes.size());
+  std::vector<const Tensor *> in;
+  for (size_t i = 0; i < f.nodes.size(); ++i) {
+    const Node &n = f.nodes[i];
+    in.clear();
+    for (ValueId v : n.operands)
+      in.push_back(&values[v]);
+    values[i] = op_info(n.op).eval(n, in, env);
+  }
+  CallResult r;
+  for (const NamedValue &o : f.outputs)
+    r.outputs[o.name] = values[o.value];
+  for (const Update &u : f.updates)
+    r.updates[u.param] = values[u.value];
+  if (keep_values)
+    *keep_values = std::move(values);
+  return r;
+}
+
+void apply_updates(ParamStore &params, const CallResult &r) {
+  for (const auto &[name, value] : r.updates)
+    params[name] = value;
+}
+
+ParamStore init_params(const Module &m, uint64_t seed) {
+  ParamStore store;
+  Pcg32 rng(seed);
+  for (const ParamDecl &p : m.params) {
+    Tensor t(p.type.dtype, p.type.shape);
+    std::string init = p.attrs.get_str("init");
+    // Fans as Keras and PyTorch define them for [in, out] matrices; for
+    // higher ranks the leading axes are the receptive field.
+    const Shape &s = p.type.shape;
+    double fan_in = s.size() >= 2 ? static_cast<double>(static_elements(s) / s.back())
+                                  : static_cast<double>(s.empty() ? 1 : s[0]);
+    double fan_out = s.empty() ? 1 : static_cast<double>(s.back());
+    if (init == "glorot_uniform") {
+      double limit = std::sqrt(6.0 / (fan_in + fan_out));
+      for (double &v : t.data)
+        v = rng.uniform(-limit, limit);
+    } else if (init == "he_uniform") {
+      double limit = std::sqrt(6.0 / fan_in);
+      for (double &v : t.data)
+        v = rng.uniform(-limit, limit);
+    } else if (init == "normal") {
+      double stddev = p.attrs.get_float("stddev", 0.01);
+      for (double &v : t.data)
+        v = rng.normal() * stddev;
+    } else if (init == "ones") {
+      for (double &v : t.data)
+        v = 1.0;
+    } else {
+      // "zeros" and optimizer state.
+    }
+    // Parameters live in float32 in every trainer; round here as well so the
+    // interpreter starts from exactly the values a compiled trainer would.
+    for (double &v : t.data)
+      v = static_cast<float>(v);
+    store[p.name] = std::move(t);
+  }
+  return store;
+}
+
+} // namespace netc

@@ -1,0 +1,155 @@
+//===- Movement.cpp - reshape, transpose, broadcast, one_hot --------------===//
+//
+// Ops that move or replicate data without arithmetic.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/ops/Common.h"
+
+#include <algorithm>
+
+namespace netc::ops {
+using namespace opsupport;
+
+namespace {
+OpCost copy_cost(const Node &n, std::span<const TensorType> in, int64_t batch) {
+  return {0, io_bytes(n, in, batch)};
+}
+int batch_dims(const Shape &s) { return static_cast<int>(std::count(s.begin(), s.end(), kBatch)); }
+} // namespace
+
+//===-- reshape {shape};  dx = reshape(dy, shape of x) --------------------===//
+// Per-example element counts must agree, and the batch dimension must be kept
+// (it may move, e.g. [N, 28, 28] -> [N, 784]).
+const OpInfo ReshapeInfo = {
+    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
+      if (!n.attrs.is_ints("shape"))
+        return TypeResult::fail("needs attribute `shape` (ints)");
+      Shape s = n.attrs.get_ints("shape");
+      for (int64_t d : s)
+        if (d != kBatch && d < 0)
+          return TypeResult::fail("negative dimension in " + shape_str(s));
+      if (batch_dims(s) > 1 || batch_dims(s) != batch_dims(in[0].shape))
+        return TypeResult::fail("cannot reshape " + in[0].str() + " to " + shape_str(s) +
+                                ": the batch dimension N must appear once on both sides or on "
+                                "neither");
+      if (static_elements(s) != static_elements(in[0].shape))
+        return TypeResult::fail("cannot reshape " + in[0].str() + " to " + shape_str(s) + ": " +
+                                std::to_string(static_elements(in[0].shape)) + " vs " +
+                                std::to_string(static_elements(s)) + " elements per example");
+      return TypeResult::ok({in[0].dtype, s});
+    },
+    /*vjp=*/
+    [](VjpContext &c) { c.dx[0] = c.b.reshape(c.dy, c.b.type(c.node.operands[0]).shape); },
+    /*eval=*/
+    [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &env) {
+      Tensor out = *in[0];
+      out.shape = concrete_shape(n.type.shape, env.batch);
+      return out;
+    },
+    /*cost=*/copy_cost,
+};
+
+//===-- transpose {perm}: out[i...] = x[perm-permuted i...];  dx = transpose(dy, perm⁻¹)
+const OpInfo TransposeInfo = {
+    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
+      std::vector<int64_t> perm = n.attrs.get_ints("perm");
+      std::vector<int64_t> sorted = perm;
+      std::sort(sorted.begin(), sorted.end());
+      bool ok = n.attrs.is_ints("perm") && static_cast<int>(perm.size()) == in[0].rank();
+      for (size_t i = 0; ok && i < sorted.size(); ++i)
+        ok = sorted[i] == static_cast<int64_t>(i);
+      if (!ok)
+        return TypeResult::fail("`perm` " + shape_str(perm) + " is not a permutation of the " +
+                                std::to_string(in[0].rank()) + " axes of " + in[0].str());
+      Shape s;
+      for (int64_t p : perm)
+        s.push_back(in[0].shape[p]);
+      return TypeResult::ok({in[0].dtype, s});
+    },
+    /*vjp=*/
+    [](VjpContext &c) {
+      std::vector<int64_t> perm = c.node.attrs.get_ints("perm"), inv(perm.size());
+      for (size_t i = 0; i < perm.size(); ++i)
+        inv[perm[i]] = static_cast<int64_t>(i);
+      c.dx[0] = c.b.transpose(c.dy, inv);
+    },
+    /*eval=*/
+    [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
+      const Tensor &x = *in[0];
+      std::vector<int64_t> perm = n.attrs.get_ints("perm");
+      Shape out_shape;
+      for (int64_t p : perm)
+        out_shape.push_back(x.shape[p]);
+      Tensor out(x.dtype, out_shape);
+      std::vector<int64_t> xs = strides_of(x.shape), pos(perm.size(), 0);
+      for (int64_t k = 0; k < out.size(); ++k) {
+        int64_t src = 0;
+        for (size_t d = 0; d < perm.size(); ++d)
+          src += pos[d] * xs[perm[d]];
+        out[k] = x[src];
+        for (int d = static_cast<int>(perm.size()) - 1; d >= 0; --d) {
+          if (++pos[d] < out_shape[d])
+            break;
+          pos[d] = 0;
+        }
+      }
+      return out;
+    },
+    /*cost=*/copy_cost,
+};
+
+//===-- broadcast {shape}: numpy broadcast to shape;  dx = unbroadcast(dy) -===//
+const OpInfo BroadcastInfo = {
+    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
+      if (!n.attrs.is_ints("shape"))
+        return TypeResult::fail("needs attribute `shape` (ints)");
+      Shape s = n.attrs.get_ints("shape");
+      std::optional<Shape> b = broadcast_shapes(in[0].shape, s);
+      if (!b || *b != s)
+        return TypeResult::fail("cannot broadcast " + in[0].str() + " to " + shape_str(s));
+      return TypeResult::ok({in[0].dtype, s});
+    },
+    /*vjp=*/
+    [](VjpContext &c) { c.dx[0] = c.b.unbroadcast(c.dy, c.b.type(c.node.operands[0]).shape); },
+    /*eval=*/
+    [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &env) {
+      Shape s = concrete_shape(n.type.shape, env.batch);
+      std::vector<int64_t> idx = broadcast_index(in[0]->shape, s);
+      Tensor out(in[0]->dtype, s);
+      for (int64_t k = 0; k < out.size(); ++k)
+        out[k] = (*in[0])[idx[k]];
+      return out;
+    },
+    /*cost=*/copy_cost,
+};
+
+//===-- one_hot {classes}: i32[...] -> f32[..., classes]; no gradient -----===//
+// A label outside [0, classes) gives an all-zero row.
+const OpInfo OneHotInfo = {
+    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
+      if (in[0].dtype != DType::I32)
+        return TypeResult::fail("expects i32 class indices, found " + in[0].str());
+      if (!n.attrs.is_int("classes") || n.attrs.get_int("classes") <= 0)
+        return TypeResult::fail("needs a positive attribute `classes` (int)");
+      Shape s = in[0].shape;
+      s.push_back(n.attrs.get_int("classes"));
+      return TypeResult::ok(f32(s));
+    },
+    /*vjp=*/nullptr,
+    /*eval=*/
+    [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
+      int64_t c = n.attrs.get_int("classes");
+      Shape s = in[0]->shape;
+      s.push_back(c);
+      Tensor out(DType::F32, s);
+      for (int64_t i = 0; i < in[0]->size(); ++i) {
+        double label = (*in[0])[i];
+        if (label >= 0 && label < static_cast<double>(c))
+          out[i * c + static_cast<int64_t>(label)] = 1.0;
+      }
+      return out;
+    },
+    /*cost=*/copy_cost,
+};
+
+} // namespace netc::ops

@@ -85,9 +85,10 @@ ParamStore init_params(const Module &m, uint64_t seed) {
       double stddev = p.attrs.get_float("stddev", 0.01);
       for (double &v : t.data)
         v = rng.normal() * stddev;
-    } else if (init == "ones") {
+    } else if (init == "ones" || init == "constant") {
+      double value = init == "ones" ? 1.0 : p.attrs.get_float("value");
       for (double &v : t.data)
-        v = 1.0;
+        v = value;
     } else {
       // "zeros" and optimizer state.
     }

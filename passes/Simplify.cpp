@@ -1,0 +1,267 @@
+//===- Simplify.cpp - DCE, CSE, constant folding, algebraic rules ---------===//
+#include "passes/Simplify.h"
+
+#include "ir/OpInfo.h"
+
+#include <map>
+#include <optional>
+#include <tuple>
+
+namespace netc {
+
+namespace {
+
+/// The value of a splat constant, if `v` is one.
+std::optional<double> splat(const Builder &b, ValueId v) {
+  const Node &n = b.node(v);
+  if (n.op != OpKind::Constant)
+    return std::nullopt;
+  return n.attrs.get_float("value");
+}
+
+bool is_splat(const Builder &b, ValueId v, double value) {
+  std::optional<double> s = splat(b, v);
+  return s && *s == value;
+}
+
+/// `v` if it already has the node's result type (so it can replace it).
+std::optional<ValueId> if_same_type(const Builder &b, const Node &n, ValueId v) {
+  if (b.type(v) == n.type)
+    return v;
+  return std::nullopt;
+}
+
+using Rule = std::optional<ValueId> (*)(Builder &, const Node &);
+
+// Each rule sees a node whose operands are already simplified (ids in the new
+// function) and returns its replacement, or nullopt.
+const Rule kRules[] = {
+    // x + 0 = x,  0 + x = x
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (n.op != OpKind::Add)
+        return std::nullopt;
+      if (is_splat(b, n.operands[1], 0))
+        return if_same_type(b, n, n.operands[0]);
+      if (is_splat(b, n.operands[0], 0))
+        return if_same_type(b, n, n.operands[1]);
+      return std::nullopt;
+    },
+    // x - 0 = x,  0 - x = -x
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (n.op != OpKind::Sub)
+        return std::nullopt;
+      if (is_splat(b, n.operands[1], 0))
+        return if_same_type(b, n, n.operands[0]);
+      if (is_splat(b, n.operands[0], 0) && b.type(n.operands[1]) == n.type)
+        return b.neg(n.operands[1]);
+      return std::nullopt;
+    },
+    // x * 1 = x,  1 * x = x,  x / 1 = x
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if ((n.op == OpKind::Mul || n.op == OpKind::Div) && is_splat(b, n.operands[1], 1))
+        return if_same_type(b, n, n.operands[0]);
+      if (n.op == OpKind::Mul && is_splat(b, n.operands[0], 1))
+        return if_same_type(b, n, n.operands[1]);
+      return std::nullopt;
+    },
+    // x * 0 = 0,  0 * x = 0  (x finite)
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (n.op == OpKind::Mul && (is_splat(b, n.operands[0], 0) || is_splat(b, n.operands[1], 0)))
+        return b.constant(0.0, n.type);
+      return std::nullopt;
+    },
+    // -(-x) = x
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (n.op == OpKind::Neg && b.node(n.operands[0]).op == OpKind::Neg)
+        return b.node(n.operands[0]).operands[0];
+      return std::nullopt;
+    },
+    // x * (-y) = -(x * y)... not applied: it moves work, it does not remove it.
+    // reshape(x) = x when the shape is unchanged;  reshape(reshape(x)) = reshape(x)
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (n.op != OpKind::Reshape)
+        return std::nullopt;
+      ValueId x = n.operands[0];
+      if (b.type(x) == n.type)
+        return x;
+      if (b.node(x).op == OpKind::Reshape)
+        return b.reshape(b.node(x).operands[0], n.type.shape);
+      return std::nullopt;
+    },
+    // transpose(x, identity) = x;  transpose(transpose(x, p), q) = transpose(x, p∘q)
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (n.op != OpKind::Transpose)
+        return std::nullopt;
+      std::vector<int64_t> q = n.attrs.get_ints("perm");
+      bool identity = true;
+      for (size_t i = 0; i < q.size(); ++i)
+        identity = identity && q[i] == static_cast<int64_t>(i);
+      if (identity)
+        return n.operands[0];
+      const Node &inner = b.node(n.operands[0]);
+      if (inner.op != OpKind::Transpose)
+        return std::nullopt;
+      std::vector<int64_t> p = inner.attrs.get_ints("perm"), r(q.size());
+      for (size_t j = 0; j < q.size(); ++j)
+        r[j] = p[q[j]];
+      return b.transpose(inner.operands[0], r);
+    },
+    // broadcast(x) = x when the shape is unchanged;  reduce over no axes = x
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (n.op == OpKind::Broadcast || n.op == OpKind::ReduceSum || n.op == OpKind::ReduceMean ||
+          n.op == OpKind::ReduceMax)
+        return if_same_type(b, n, n.operands[0]);
+      return std::nullopt;
+    },
+    // Constant folding: an elementwise op on splat constants is a splat
+    // constant; so is reshaping, transposing or broadcasting one.
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      FusionClass fc = op_fusion_class(n.op);
+      bool foldable = (fc == FusionClass::Elementwise || fc == FusionClass::Broadcast ||
+                       n.op == OpKind::Reshape || n.op == OpKind::Transpose) &&
+                      !n.operands.empty() && n.type.dtype == DType::F32;
+      if (!foldable)
+        return std::nullopt;
+      std::vector<Tensor> scalars;
+      for (ValueId v : n.operands) {
+        std::optional<double> s = splat(b, v);
+        if (!s)
+          return std::nullopt;
+        scalars.emplace_back(b.type(v).dtype, Shape{}, *s);
+      }
+      if (n.op == OpKind::Reshape || n.op == OpKind::Transpose || n.op == OpKind::Broadcast)
+        return b.constant(scalars[0][0], n.type);
+      Node scalar_node = n;
+      scalar_node.type = {DType::F32, {}};
+      std::vector<const Tensor *> in;
+      for (const Tensor &t : scalars)
+        in.push_back(&t);
+      Tensor r = op_info(n.op).eval(scalar_node, in, EvalEnv{});
+      return b.constant(r[0], n.type);
+    },
+};
+
+using CseKey = std::tuple<OpKind, std::vector<ValueId>, Attrs, DType, Shape>;
+
+/// One forward sweep: rules, folding and CSE into a fresh function.
+Function rewrite(const Function &f) {
+  Function out;
+  out.name = f.name;
+  out.loc = f.loc;
+  Builder b(out);
+  std::map<CseKey, ValueId> seen;
+  std::vector<ValueId> remap(f.nodes.size(), kNoValue);
+  // CSE over everything the builder appends, including nodes rules create.
+  auto intern = [&](size_t first_new) -> ValueId {
+    ValueId last = static_cast<ValueId>(out.nodes.size()) - 1;
+    for (size_t i = first_new; i < out.nodes.size(); ++i) {
+      const Node &n = out.nodes[i];
+      if (n.op == OpKind::Arg)
+        continue;
+      CseKey key{n.op, n.operands, n.attrs, n.type.dtype, n.type.shape};
+      seen.emplace(key, static_cast<ValueId>(i));
+    }
+    return last;
+  };
+  for (size_t i = 0; i < f.nodes.size(); ++i) {
+    Node n = f.nodes[i];
+    for (ValueId &v : n.operands)
+      v = remap[v];
+    b.set_loc(n.loc);
+    if (n.op != OpKind::Arg) {
+      CseKey key{n.op, n.operands, n.attrs, n.type.dtype, n.type.shape};
+      if (auto it = seen.find(key); it != seen.end()) {
+        remap[i] = it->second;
+        continue;
+      }
+      size_t before = out.nodes.size();
+      std::optional<ValueId> r;
+      for (Rule rule : kRules)
+        if ((r = rule(b, n)))
+          break;
+      if (r) {
+        intern(before);
+        // A rule may have built a node that duplicates an earlier one.
+        const Node &rn = out.nodes[*r];
+        CseKey rkey{rn.op, rn.operands, rn.attrs, rn.type.dtype, rn.type.shape};
+        auto it = seen.find(rkey);
+        remap[i] = it != seen.end() && rn.op != OpKind::Arg ? it->second : *r;
+        continue;
+      }
+    }
+    out.nodes.push_back(n);
+    remap[i] = intern(out.nodes.size() - 1);
+  }
+  for (const NamedValue &o : f.outputs)
+    out.outputs.push_back({o.name, remap[o.value]});
+  for (const Update &u : f.updates)
+    out.updates.push_back({u.param, remap[u.value]});
+  return out;
+}
+
+/// Drops nodes nothing depends on; keeps Arg nodes and the order.
+Function eliminate_dead(const Function &f) {
+  std::vector<bool> live(f.nodes.size(), false);
+  for (const NamedValue &o : f.outputs)
+    live[o.value] = true;
+  for (const Update &u : f.updates)
+    live[u.value] = true;
+  for (size_t i = f.nodes.size(); i-- > 0;) {
+    if (f.nodes[i].op == OpKind::Arg)
+      live[i] = true;
+    if (live[i])
+      for (ValueId v : f.nodes[i].operands)
+        live[v] = true;
+  }
+  Function out;
+  out.name = f.name;
+  out.loc = f.loc;
+  std::vector<ValueId> remap(f.nodes.size(), kNoValue);
+  for (size_t i = 0; i < f.nodes.size(); ++i) {
+    if (!live[i])
+      continue;
+    Node n = f.nodes[i];
+    for (ValueId &v : n.operands)
+      v = remap[v];
+    remap[i] = static_cast<ValueId>(out.nodes.size());
+    out.nodes.push_back(std::move(n));
+  }
+  for (const NamedValue &o : f.outputs)
+    out.outputs.push_back({o.name, remap[o.value]});
+  for (const Update &u : f.updates)
+    out.updates.push_back({u.param, remap[u.value]});
+  return out;
+}
+
+bool same_graph(const Function &a, const Function &b) {
+  if (a.nodes.size() != b.nodes.size())
+    return false;
+  for (size_t i = 0; i < a.nodes.size(); ++i) {
+    const Node &x = a.nodes[i], &y = b.nodes[i];
+    if (x.op != y.op || x.operands != y.operands || !(x.attrs == y.attrs) || x.type != y.type)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+int simplify_function(Function &f) {
+  size_t before = f.nodes.size();
+  for (int round = 0; round < 16; ++round) {
+    Function next = eliminate_dead(rewrite(f));
+    bool done = same_graph(next, f);
+    f = std::move(next);
+    if (done)
+      break;
+  }
+  return static_cast<int>(before) - static_cast<int>(f.nodes.size());
+}
+
+bool simplify(Module &m, Diagnostics &) {
+  for (Function &f : m.functions)
+    simplify_function(f);
+  return true;
+}
+
+} // namespace netc

@@ -1,0 +1,27 @@
+//===- Simplify.h - DCE, CSE, constant folding, algebraic rules -*- C++ -*-===//
+//
+// Rebuilds every function in one forward sweep per round, until a fixpoint:
+//   - algebraic identities, a table of rewrite rules (Simplify.cpp, one
+//     comment per rule giving its algebra);
+//   - constant folding of elementwise and movement ops on constants;
+//   - common-subexpression elimination (same op, operands, attrs, type);
+//   - dead-code elimination (nodes no output or update depends on).
+//
+// requires: shapes inferred.
+// guarantees: the functions compute the same outputs and updates (up to
+//   float rounding; `x * 0 -> 0` assumes x is finite, as fast-math does);
+//   Arg nodes are kept, so signatures do not change.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/IR.h"
+
+namespace netc {
+
+bool simplify(Module &m, Diagnostics &diag);
+
+/// Simplifies one function; returns the number of nodes removed.
+int simplify_function(Function &f);
+
+} // namespace netc

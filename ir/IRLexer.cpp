@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-namespace netc {
+namespace netc::irtext {
 
 namespace {
 bool is_name_start(char c) {
@@ -256,4 +256,4 @@ Token IRLexer::next() {
   return t;
 }
 
-} // namespace netc
+} // namespace netc::irtext

@@ -13,6 +13,8 @@
 #include <string_view>
 
 namespace netc {
+/// The IR text lexer lives in its own namespace: the .net lexer has tokens too.
+namespace irtext {
 
 enum class Tok : uint8_t {
   Eof,
@@ -72,5 +74,10 @@ private:
   size_t pos_ = 0;
   uint32_t line_ = 1, col_ = 1;
 };
+
+} // namespace irtext
+
+using irtext::is_bare_name;
+using irtext::quote_name_if_needed;
 
 } // namespace netc

@@ -21,6 +21,7 @@
 #include <map>
 
 namespace netc {
+using namespace irtext;
 
 namespace {
 

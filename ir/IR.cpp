@@ -149,8 +149,8 @@ ValueId Builder::reduce_sum(ValueId a, std::vector<int64_t> axes, bool keepdims)
   return op(OpKind::ReduceSum, {a}, Attrs{{"axes", std::move(axes)}, {"keepdims", int64_t(keepdims)}});
 }
 
-ValueId Builder::unbroadcast(ValueId g, const Shape &target) {
-  const Shape &gs = type(g).shape;
+ValueId Builder::unbroadcast(ValueId g, Shape target) {
+  Shape gs = type(g).shape;
   if (gs == target)
     return g;
   // Leading axes the target lacks are summed away; axes where the target has

@@ -115,7 +115,10 @@ public:
   explicit Builder(Function &f) : f_(f) {}
 
   Function &function() { return f_; }
-  const TensorType &type(ValueId v) const { return f_.nodes[v].type; }
+  /// By value: building nodes reallocates the node vector, so a reference
+  /// held across a build would dangle.
+  TensorType type(ValueId v) const { return f_.nodes[v].type; }
+  /// Valid only until the next node is built.
   const Node &node(ValueId v) const { return f_.nodes[v]; }
 
   /// Location stamped on every node built from now on.
@@ -145,7 +148,7 @@ public:
   ValueId reduce_sum(ValueId a, std::vector<int64_t> axes, bool keepdims);
   /// Sums `g` down to `target` (the inverse of numpy broadcasting): the
   /// adjoint of an operand that a broadcasting op stretched.
-  ValueId unbroadcast(ValueId g, const Shape &target);
+  ValueId unbroadcast(ValueId g, Shape target);
 
 private:
   Function &f_;

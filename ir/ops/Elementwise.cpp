@@ -62,7 +62,7 @@ double div_f(double a, double b) { return a / b; }
 double equal_f(double a, double b) { return a == b ? 1.0 : 0.0; }
 
 /// The operands' shapes, for unbroadcasting adjoints.
-const Shape &shape_of(VjpContext &c, int i) { return c.b.type(c.node.operands[i]).shape; }
+Shape shape_of(VjpContext &c, int i) { return c.b.type(c.node.operands[i]).shape; }
 
 } // namespace
 

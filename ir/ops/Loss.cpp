@@ -116,7 +116,7 @@ const OpInfo CrossEntropyInfo = {
     /*vjp=*/
     [](VjpContext &c) {
       ValueId logits = c.node.operands[0], labels = c.node.operands[1];
-      const Shape &ls = c.b.type(logits).shape;
+      Shape ls = c.b.type(logits).shape;
       int64_t axis = static_cast<int64_t>(ls.size()) - 1;
       ValueId p = c.b.op(OpKind::Softmax, {logits}, Attrs{{"axis", axis}});
       ValueId onehot = c.b.op(OpKind::OneHot, {labels}, Attrs{{"classes", ls.back()}});

@@ -60,7 +60,7 @@ std::pair<double, bool> reduce_count(const Node &n, const Shape &x) {
 const OpInfo ReduceSumInfo = {
     reduce_infer,
     [](VjpContext &c) {
-      const Shape &xs = c.b.type(c.node.operands[0]).shape;
+      Shape xs = c.b.type(c.node.operands[0]).shape;
       c.dx[0] = spread(c.b, c.dy, xs, axes_of(c.node));
     },
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
@@ -75,7 +75,7 @@ const OpInfo ReduceMaxInfo = {
     reduce_infer,
     [](VjpContext &c) {
       ValueId x = c.node.operands[0];
-      const Shape &xs = c.b.type(x).shape;
+      Shape xs = c.b.type(x).shape;
       ValueId y = spread(c.b, c.self, xs, axes_of(c.node));
       ValueId mask = c.b.op(OpKind::Equal, {x, y});
       c.dx[0] = c.b.mul(spread(c.b, c.dy, xs, axes_of(c.node)), mask);
@@ -91,7 +91,7 @@ const OpInfo ReduceMaxInfo = {
 const OpInfo ReduceMeanInfo = {
     reduce_infer,
     [](VjpContext &c) {
-      const Shape &xs = c.b.type(c.node.operands[0]).shape;
+      Shape xs = c.b.type(c.node.operands[0]).shape;
       auto [count, over_batch] = reduce_count(c.node, xs);
       ValueId g = c.dy;
       if (count != 1)

@@ -1,0 +1,56 @@
+//===- TestUtil.cpp - Helpers shared by the unit tests --------------------===//
+#include "TestUtil.h"
+
+#include "frontend/Frontend.h"
+#include "passes/Pipeline.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <sstream>
+
+namespace netc::test {
+
+double max_rel_error(const Tensor &a, const Tensor &b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (int64_t i = 0; i < a.size(); ++i) {
+    double scale = std::max({1.0, std::abs(a[i]), std::abs(b[i])});
+    worst = std::max(worst, std::abs(a[i] - b[i]) / scale);
+  }
+  return worst;
+}
+
+Tensor numeric_grad(const Function &f, const std::vector<Tensor> &args, ParamStore params,
+                    const std::string &name, double eps) {
+  Tensor g(DType::F32, params.at(name).shape);
+  for (int64_t i = 0; i < g.size(); ++i) {
+    double x = params[name][i];
+    params[name][i] = x + eps;
+    double up = interpret(f, args, params).outputs.at("loss")[0];
+    params[name][i] = x - eps;
+    double down = interpret(f, args, params).outputs.at("loss")[0];
+    params[name][i] = x;
+    g[i] = (up - down) / (2 * eps);
+  }
+  return g;
+}
+
+Module compile_net(const std::string &text) {
+  SourceManager sm;
+  Diagnostics diag(sm);
+  int32_t file = sm.add("test.net", text);
+  std::unique_ptr<ast::File> ast = parse_net(file, diag);
+  std::optional<Module> m;
+  if (ast)
+    m = lower_to_ir(*ast, "", diag);
+  std::ostringstream dump;
+  bool ok = m && run_pipeline(*m, diag, PipelineOptions{}, dump);
+  std::ostringstream errs;
+  diag.flush(errs);
+  INFO(errs.str());
+  REQUIRE(ok);
+  return std::move(*m);
+}
+
+} // namespace netc::test

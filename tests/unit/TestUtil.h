@@ -1,0 +1,32 @@
+//===- TestUtil.h - Helpers shared by the unit tests -----------*- C++ -*-===//
+#pragma once
+
+#include "ir/Interpreter.h"
+#include "ir/IR.h"
+#include "ir/Random.h"
+
+#include <string>
+
+namespace netc::test {
+
+/// A tensor of `shape` with values from `gen`.
+template <typename G> Tensor random_tensor(const Shape &shape, G gen, DType dt = DType::F32) {
+  Tensor t(dt, shape);
+  for (double &v : t.data)
+    v = gen();
+  return t;
+}
+
+/// Largest |a - b| / max(1, |a|, |b|) over two same-sized tensors.
+double max_rel_error(const Tensor &a, const Tensor &b);
+
+/// Central finite-difference gradient of the scalar output `loss` of `f`
+/// w.r.t. parameter `name`, in float64.
+Tensor numeric_grad(const Function &f, const std::vector<Tensor> &args, ParamStore params,
+                    const std::string &name, double eps = 1e-6);
+
+/// Parses and lowers .net source text, then runs the whole pipeline; fails
+/// the current test with the diagnostics on error.
+Module compile_net(const std::string &text);
+
+} // namespace netc::test

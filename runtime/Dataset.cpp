@@ -1,0 +1,151 @@
+//===- Dataset.cpp - Labelled examples loaded from IDX files --------------===//
+//
+// This file implements data path resolution, dataset loading and the checks
+// of a dataset against the model it is meant to train.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/Dataset.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+
+namespace netc::rt {
+
+namespace fs = std::filesystem;
+
+//===----------------------------------------------------------------------===//
+// Path resolution
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The candidate locations of a relative data path, in search order.
+std::vector<fs::path> data_search_dirs(const std::string &source_dir) {
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  fs::path cwd = fs::current_path(ec);
+  dirs.push_back(ec ? fs::path(".") : cwd);
+  if (!source_dir.empty())
+    dirs.emplace_back(source_dir);
+  if (const char *env = std::getenv("NETC_DATA")) {
+    std::string_view rest(env);
+    while (!rest.empty()) {
+      size_t colon = rest.find(':');
+      std::string_view entry = rest.substr(0, colon);
+      if (!entry.empty()) // "a::b" and a trailing ':' add no directory
+        dirs.emplace_back(std::string(entry));
+      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    }
+  }
+  dirs.emplace_back(kSystemDataDir);
+  return dirs;
+}
+
+bool is_file(const fs::path &p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+} // namespace
+
+Expected<std::string> resolve_data_path(const std::string &path, const std::string &source_dir) {
+  if (path.empty())
+    return fail("empty data file name");
+  fs::path p(path);
+  if (p.is_absolute()) {
+    if (is_file(p))
+      return path;
+    return fail(fmt::format("cannot find data file '{}' (an absolute path; no such file)", path));
+  }
+  std::string tried;
+  for (const fs::path &dir : data_search_dirs(source_dir)) {
+    fs::path candidate = (dir / p).lexically_normal();
+    if (is_file(candidate))
+      return candidate.string();
+    tried += "\n  " + candidate.string();
+  }
+  return fail(fmt::format("cannot find data file '{}'; looked in (current directory, the .net file's "
+                          "directory, $NETC_DATA, {}):{}",
+                          path, kSystemDataDir, tried));
+}
+
+//===----------------------------------------------------------------------===//
+// Loading
+//===----------------------------------------------------------------------===//
+
+Expected<Dataset> load_dataset(const std::string &images_path, const std::string &labels_path,
+                               const DatasetOptions &options) {
+  auto images = read_idx(images_path, options.limit);
+  if (!images)
+    return Error{images.error()};
+  auto labels = read_idx(labels_path, options.limit);
+  if (!labels)
+    return Error{labels.error()};
+  // Compare the counts the files hold, not the counts kept: a limit must not
+  // hide a mismatched pair of files.
+  if (images->file_count != labels->file_count)
+    return fail(fmt::format("{} has {} examples but {} has {} labels; the two files must match", images_path,
+                            images->file_count, labels_path, labels->file_count));
+  auto label_values = idx_to_labels(*labels);
+  if (!label_values)
+    return Error{label_values.error()};
+  return Dataset{images_path, labels_path, idx_to_floats(*images, options.scale_u8), std::move(*label_values)};
+}
+
+Expected<Dataset> load_dataset_from(const std::string &images, const std::string &labels, const std::string &source_dir,
+                                    const DatasetOptions &options) {
+  auto images_path = resolve_data_path(images, source_dir);
+  if (!images_path)
+    return Error{images_path.error()};
+  auto labels_path = resolve_data_path(labels, source_dir);
+  if (!labels_path)
+    return Error{labels_path.error()};
+  return load_dataset(*images_path, *labels_path, options);
+}
+
+//===----------------------------------------------------------------------===//
+// Checking against the model
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// "f32[32, 32]": how the model language spells an input type.
+std::string model_type_string(std::span<const int64_t> shape) {
+  std::string s = "f32[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Expected<void> check_inputs(const Dataset &data, const ModelDataSpec &spec) {
+  std::span<const int64_t> have = data.example_shape();
+  bool same = std::equal(have.begin(), have.end(), spec.input_shape.begin(), spec.input_shape.end());
+  if (same || num_elements(have) == num_elements(spec.input_shape))
+    return {};
+  return fail(fmt::format("images in {} are {} but the model's input `{}` is {}", data.images_path, shape_string(have),
+                          spec.input_name, model_type_string(spec.input_shape)));
+}
+
+Expected<void> check_labels(const Dataset &data, const ModelDataSpec &spec) {
+  for (size_t i = 0; i < data.labels.size(); ++i) {
+    int32_t l = data.labels[i];
+    if (l >= 0 && l < spec.num_classes)
+      continue;
+    return fail(fmt::format("labels in {}: label {} at index {} is outside the model's `{}: class<{}>` "
+                            "(expected 0 to {})",
+                            data.labels_path, l, i, spec.label_name, spec.num_classes, spec.num_classes - 1));
+  }
+  return {};
+}
+
+} // namespace
+
+Expected<void> check_dataset(const Dataset &data, const ModelDataSpec &spec) {
+  if (auto ok = check_inputs(data, spec); !ok)
+    return ok;
+  return check_labels(data, spec);
+}
+
+} // namespace netc::rt

@@ -113,6 +113,42 @@ const Rule kRules[] = {
         return if_same_type(b, n, n.operands[0]);
       return std::nullopt;
     },
+    // broadcast(reshape(x), S) = broadcast(x, S)  when x itself broadcasts to S
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (n.op != OpKind::Broadcast || b.node(n.operands[0]).op != OpKind::Reshape)
+        return std::nullopt;
+      ValueId x = b.node(n.operands[0]).operands[0];
+      std::optional<Shape> s = broadcast_shapes(b.type(x).shape, n.type.shape);
+      if (!s || *s != n.type.shape)
+        return std::nullopt;
+      return b.broadcast(x, n.type.shape);
+    },
+    // reshape(broadcast(s, S), T) = broadcast(s, T)  for a single-element s
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (n.op != OpKind::Reshape || b.node(n.operands[0]).op != OpKind::Broadcast)
+        return std::nullopt;
+      ValueId x = b.node(n.operands[0]).operands[0];
+      TensorType xt = b.type(x);
+      if (xt.has_batch() || static_elements(xt.shape) != 1 || xt.rank() > n.type.rank())
+        return std::nullopt;
+      return b.broadcast(b.reshape(x, {}), n.type.shape);
+    },
+    // a ⊙ broadcast(x) = a ⊙ x  when the op's own broadcasting gives the same shape
+    [](Builder &b, const Node &n) -> std::optional<ValueId> {
+      if (op_fusion_class(n.op) != FusionClass::Broadcast || n.operands.size() != 2)
+        return std::nullopt;
+      for (int i = 0; i < 2; ++i) {
+        const Node &bc = b.node(n.operands[i]);
+        if (bc.op != OpKind::Broadcast)
+          continue;
+        std::vector<ValueId> ops = n.operands;
+        ops[i] = bc.operands[0];
+        std::optional<Shape> s = broadcast_shapes(b.type(ops[0]).shape, b.type(ops[1]).shape);
+        if (s && *s == n.type.shape)
+          return b.op(n.op, ops, n.attrs);
+      }
+      return std::nullopt;
+    },
     // Constant folding: an elementwise op on splat constants is a splat
     // constant; so is reshaping, transposing or broadcasting one.
     [](Builder &b, const Node &n) -> std::optional<ValueId> {

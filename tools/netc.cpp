@@ -148,7 +148,8 @@ int main(int argc, char **argv) {
       return 1;
     if (ast_printed)
       return 0;
-    bool dumped_all = opts.print_after.count("all") != 0;
+    // Dumps asked for with --print-after/--print-before replace the final print.
+    bool dumped = !opts.print_after.empty() || !opts.print_before.empty();
     if (emit == "dot") {
       const Function *f = m->find_function(function);
       if (!f) {
@@ -156,7 +157,7 @@ int main(int argc, char **argv) {
         return 1;
       }
       std::cout << print_dot(*f);
-    } else if (!dumped_all && !opts.print_after.count(opts.stop_after)) {
+    } else if (!dumped || !after.empty()) {
       PrintOptions po;
       po.locations = locations;
       std::cout << print_module(*m, po);

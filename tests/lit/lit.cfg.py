@@ -21,3 +21,7 @@ if not netc:
 config.substitutions.append(("%netc", netc))
 config.substitutions.append(("FileCheck", filecheck))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+
+# `not` and FileCheck come from LLVM 14's tools.
+llvm_bin = "/usr/lib/llvm-14/bin"
+config.environment["PATH"] = llvm_bin + os.pathsep + os.environ.get("PATH", "")

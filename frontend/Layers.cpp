@@ -1,0 +1,413 @@
+//===- Layers.cpp - Built-in layers, functions and losses -----------------===//
+//
+// This file implements calls: one table of built-ins (name, formal
+// parameters, how to lower), argument binding shared with the train block,
+// and one short lowering function per built-in. Layers expand to primitive
+// IR ops plus parameters; they have no IR op of their own.
+//
+//   dense(x, units)      x @ <p>.w + <p>.b    (w: glorot_uniform, b: zeros)
+//   flatten(x)           reshape [N, ...] -> [N, prod]
+//   relu/sigmoid/tanh/exp/log/sqrt(x)          elementwise
+//   softmax/log_softmax(x, axis: -1)           along one non-batch axis
+//   sum/mean/max(x, axis: all non-batch)       reduce, dropping the axes
+//   cross_entropy(logits, label)               mean over the batch, a scalar
+//   mse(pred, target)                          mean over every element
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/Lower.h"
+#include "frontend/Parser.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace netc {
+
+using namespace ast;
+
+namespace {
+
+/// Parameters one layer may create (2^31 elements).
+constexpr int64_t kMaxParamElements = int64_t(1) << 31;
+
+struct Builtin;
+
+/// One call being lowered: the bound arguments and the lowered tensor inputs.
+struct CallCtx {
+  Lowerer &L;
+  const CallSite &call;
+  const Builtin &fn;
+  std::vector<const Expr *> args; // by formal parameter; nullptr: absent or piped
+  std::vector<LValue> in;         // the tensor inputs, lowered
+
+  Diagnostics &diag() { return L.diag(); }
+  TensorType type(size_t i) const { return L.type(in[i]); }
+  /// Where to point at input i: its argument, or the call when it is piped.
+  Loc loc_of(size_t i) const { return args[i] ? args[i]->loc : call.loc; }
+  LValue emit(OpKind k, std::vector<ValueId> ops, Attrs attrs = {}) {
+    return L.emit(call.loc, k, std::move(ops), std::move(attrs));
+  }
+  std::optional<int64_t> int_arg(size_t i, int64_t fallback);
+  std::optional<std::vector<int64_t>> axes_arg(size_t i);
+  std::optional<int64_t> normalize_axis(Loc loc, int64_t axis, const TensorType &t);
+};
+
+using LowerFn = LValue (*)(CallCtx &);
+
+enum class Category { Layer, Function, Loss, Planned };
+
+struct Builtin {
+  const char *name;
+  Category cat;
+  int tensors; // how many leading formal parameters are tensor inputs
+  std::vector<ParamSpec> specs;
+  LowerFn lower;
+  OpKind op = OpKind::Relu; // for the elementwise family
+};
+
+std::string signature(const char *name, std::span<const ParamSpec> specs) {
+  std::string s = std::string(name) + "(";
+  for (size_t i = 0; i < specs.size(); ++i)
+    s += (i ? ", " : "") + std::string(specs[i].name) + (specs[i].required ? "" : ": ...");
+  return s + ")";
+}
+
+std::optional<int64_t> CallCtx::int_arg(size_t i, int64_t fallback) {
+  if (!args[i])
+    return fallback;
+  if (auto v = literal_int(*args[i]))
+    return v;
+  diag().error(args[i]->loc, fmt::format("`{}` of {} must be an integer, found {}",
+                                         fn.specs[i].name, fn.name, describe_expr(*args[i])));
+  return std::nullopt;
+}
+
+std::optional<int64_t> CallCtx::normalize_axis(Loc loc, int64_t axis, const TensorType &t) {
+  int64_t a = axis < 0 ? axis + t.rank() : axis;
+  if (a < 0 || a >= t.rank()) {
+    diag().error(loc, fmt::format("axis {} is out of range for {}", axis, t.str()));
+    return std::nullopt;
+  }
+  if (t.shape[a] == kBatch) {
+    diag().error(loc, fmt::format("{} cannot work along the batch axis {} of {}", fn.name, a,
+                                  t.str()),
+                 "axes count the batch as axis 0; the first per-example axis is 1");
+    return std::nullopt;
+  }
+  return a;
+}
+
+// axis: absent (every non-batch axis), an integer, or a list of integers.
+std::optional<std::vector<int64_t>> CallCtx::axes_arg(size_t i) {
+  const TensorType &t = type(0);
+  std::vector<int64_t> axes;
+  if (!args[i]) {
+    for (int64_t a = 0; a < t.rank(); ++a)
+      if (t.shape[a] != kBatch)
+        axes.push_back(a);
+    return axes;
+  }
+  std::vector<const Expr *> items{args[i]};
+  if (auto *l = args[i]->as<ListExpr>()) {
+    items.clear();
+    for (const ExprPtr &e : l->elems)
+      items.push_back(e.get());
+  }
+  for (const Expr *e : items) {
+    std::optional<int64_t> v = literal_int(*e);
+    if (!v) {
+      diag().error(e->loc, fmt::format("`axis` of {} must be an integer or a list of integers, "
+                                       "found {}",
+                                       fn.name, describe_expr(*e)));
+      return std::nullopt;
+    }
+    std::optional<int64_t> a = normalize_axis(e->loc, *v, t);
+    if (!a)
+      return std::nullopt;
+    axes.push_back(*a);
+  }
+  std::sort(axes.begin(), axes.end());
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  return axes;
+}
+
+//===----------------------------------------------------------------------===//
+// The built-ins
+//===----------------------------------------------------------------------===//
+
+// dense(x, units): x @ w + b, w: f32[in, units] glorot_uniform, b: f32[units] zeros.
+LValue lower_dense(CallCtx &c) {
+  std::optional<int64_t> units = c.int_arg(1, 0);
+  if (!units)
+    return {};
+  const TensorType &t = c.type(0);
+  if (t.rank() != 2) {
+    c.diag().error(c.call.loc,
+                   "dense expects a rank-2 input [N, features], found " + t.str(),
+                   t.rank() > 2 ? "insert `flatten` before dense" : "");
+    return {};
+  }
+  if (*units <= 0 || *units > kMaxParamElements / std::max<int64_t>(t.shape[1], 1)) {
+    c.diag().error(c.loc_of(1), fmt::format("dense units must be a positive integer no larger "
+                                            "than 2^31 / {} inputs, found {}",
+                                            t.shape[1], *units));
+    return {};
+  }
+  std::string prefix = c.L.param_prefix(*c.call.site, "dense");
+  if (c.args[2]) {
+    auto *s = c.args[2]->as<StringExpr>();
+    if (!s || s->value.empty()) {
+      c.diag().error(c.args[2]->loc, "`name` of dense must be a non-empty string, found " +
+                                         describe_expr(*c.args[2]));
+      return {};
+    }
+    prefix = s->value;
+  }
+  LValue w = c.L.make_param(c.call.loc, prefix + ".w", {DType::F32, {t.shape[1], *units}},
+                            "glorot_uniform");
+  LValue b = c.L.make_param(c.call.loc, prefix + ".b", {DType::F32, {*units}}, "zeros");
+  if (!w.ok() || !b.ok())
+    return {};
+  LValue xw = c.emit(OpKind::MatMul, {c.in[0].id, w.id});
+  return xw.ok() ? c.emit(OpKind::Add, {xw.id, b.id}) : LValue{};
+}
+
+// flatten(x): [N, d1, d2, ...] -> [N, d1 * d2 * ...].
+LValue lower_flatten(CallCtx &c) {
+  const TensorType &t = c.type(0);
+  if (t.rank() == 0 || t.shape[0] != kBatch) {
+    c.diag().error(c.call.loc, "flatten expects a batched input [N, ...], found " + t.str());
+    return {};
+  }
+  Shape s{kBatch, static_elements(Shape(t.shape.begin() + 1, t.shape.end()))};
+  if (s == t.shape)
+    return c.in[0];
+  return c.emit(OpKind::Reshape, {c.in[0].id}, Attrs{{"shape", s}});
+}
+
+// relu(x), sigmoid(x), tanh(x), exp(x), log(x), sqrt(x).
+LValue lower_elementwise(CallCtx &c) { return c.emit(c.fn.op, {c.in[0].id}); }
+
+// softmax(x, axis: -1), log_softmax(x, axis: -1).
+LValue lower_softmax(CallCtx &c) {
+  std::optional<int64_t> axis = c.int_arg(1, -1);
+  if (!axis || !(axis = c.normalize_axis(c.loc_of(1), *axis, c.type(0))))
+    return {};
+  return c.emit(c.fn.op, {c.in[0].id}, Attrs{{"axis", *axis}});
+}
+
+// sum(x, axis: ...), mean(x, axis: ...), max(x, axis: ...).
+LValue lower_reduce(CallCtx &c) {
+  std::optional<std::vector<int64_t>> axes = c.axes_arg(1);
+  if (!axes)
+    return {};
+  if (axes->empty())
+    return c.in[0];
+  return c.emit(c.fn.op, {c.in[0].id}, Attrs{{"axes", *axes}, {"keepdims", int64_t(0)}});
+}
+
+LValue mean_over(CallCtx &c, LValue v, std::vector<int64_t> axes) {
+  if (!v.ok())
+    return {};
+  return c.emit(OpKind::ReduceMean, {v.id}, Attrs{{"axes", axes}, {"keepdims", int64_t(0)}});
+}
+
+// cross_entropy(logits, label) = mean over the batch of -log softmax(logits)[label].
+LValue lower_cross_entropy(CallCtx &c) {
+  const TensorType &lt = c.type(0), &yt = c.type(1);
+  const Input *label = c.in[1].class_input;
+  if (!label) {
+    c.diag().error(c.loc_of(1),
+                   "cross_entropy expects a class<C> input as its label, found " + yt.str(),
+                   "for real-valued targets use mse(pred, target)");
+    return {};
+  }
+  if (lt.rank() != 2 || lt.shape[0] != kBatch) {
+    c.diag().error(c.loc_of(0), "cross_entropy expects logits f32[N, C], found " + lt.str());
+    return {};
+  }
+  if (lt.shape[1] != label->type.classes) {
+    c.diag().error(c.call.loc,
+                   fmt::format("logits have {} classes but label `{}` is class<{}>", lt.shape[1],
+                               label->name, label->type.classes),
+                   fmt::format("make the last layer dense({})", label->type.classes));
+    return {};
+  }
+  return mean_over(c, c.emit(OpKind::CrossEntropy, {c.in[0].id, c.in[1].id}), {0});
+}
+
+// mse(pred, target) = mean over every element of (pred - target)^2.
+LValue lower_mse(CallCtx &c) {
+  const TensorType &a = c.type(0), &b = c.type(1);
+  if (a != b) {
+    c.diag().error(c.call.loc, fmt::format("mse expects pred and target of the same shape, "
+                                           "found {} and {}",
+                                           a.str(), b.str()));
+    return {};
+  }
+  LValue d = c.emit(OpKind::Sub, {c.in[0].id, c.in[1].id});
+  LValue d2 = d.ok() ? c.emit(OpKind::Mul, {d.id, d.id}) : LValue{};
+  std::vector<int64_t> all;
+  for (int64_t i = 0; i < a.rank(); ++i)
+    all.push_back(i);
+  if (all.empty())
+    return d2;
+  return mean_over(c, d2, all);
+}
+
+const std::vector<Builtin> &builtins() {
+  using C = Category;
+  static const std::vector<ParamSpec> x{{"x", true}};
+  static const std::vector<ParamSpec> x_axis{{"x", true}, {"axis", false}};
+  static const std::vector<Builtin> table = {
+      {"dense", C::Layer, 1, {{"x", true}, {"units", true}, {"name", false}}, lower_dense},
+      {"flatten", C::Function, 1, x, lower_flatten},
+      {"relu", C::Function, 1, x, lower_elementwise, OpKind::Relu},
+      {"sigmoid", C::Function, 1, x, lower_elementwise, OpKind::Sigmoid},
+      {"tanh", C::Function, 1, x, lower_elementwise, OpKind::Tanh},
+      {"exp", C::Function, 1, x, lower_elementwise, OpKind::Exp},
+      {"log", C::Function, 1, x, lower_elementwise, OpKind::Log},
+      {"sqrt", C::Function, 1, x, lower_elementwise, OpKind::Sqrt},
+      {"softmax", C::Function, 1, x_axis, lower_softmax, OpKind::Softmax},
+      {"log_softmax", C::Function, 1, x_axis, lower_softmax, OpKind::LogSoftmax},
+      {"sum", C::Function, 1, x_axis, lower_reduce, OpKind::ReduceSum},
+      {"mean", C::Function, 1, x_axis, lower_reduce, OpKind::ReduceMean},
+      {"max", C::Function, 1, x_axis, lower_reduce, OpKind::ReduceMax},
+      {"cross_entropy", C::Loss, 2, {{"logits", true}, {"label", true}}, lower_cross_entropy},
+      {"mse", C::Loss, 2, {{"pred", true}, {"target", true}}, lower_mse},
+      // Planned (docs/language.md); layers among them create parameters.
+      {"conv2d", C::Planned, 0, {}, nullptr},      {"max_pool", C::Planned, 0, {}, nullptr},
+      {"avg_pool", C::Planned, 0, {}, nullptr},    {"rnn", C::Planned, 0, {}, nullptr},
+      {"lstm", C::Planned, 0, {}, nullptr},        {"gru", C::Planned, 0, {}, nullptr},
+      {"embedding", C::Planned, 0, {}, nullptr},   {"dropout", C::Planned, 0, {}, nullptr},
+      {"batch_norm", C::Planned, 0, {}, nullptr},  {"layer_norm", C::Planned, 0, {}, nullptr},
+      {"concat", C::Planned, 0, {}, nullptr},      {"zeros", C::Planned, 0, {}, nullptr},
+  };
+  return table;
+}
+
+const Builtin *find_builtin(const std::string &name) {
+  for (const Builtin &b : builtins())
+    if (name == b.name)
+      return &b;
+  return nullptr;
+}
+
+} // namespace
+
+bool is_builtin(const std::string &name) { return find_builtin(name) != nullptr; }
+
+bool creates_params(const std::string &name) {
+  static const char *const kLayers[] = {"dense", "conv2d", "rnn",        "lstm",
+                                        "gru",   "embedding", "batch_norm", "layer_norm"};
+  return std::find(std::begin(kLayers), std::end(kLayers), name) != std::end(kLayers);
+}
+
+std::vector<std::string> builtin_names() {
+  std::vector<std::string> out;
+  for (const Builtin &b : builtins())
+    out.push_back(b.name);
+  return out;
+}
+
+std::optional<std::vector<const Expr *>> bind_args(const CallSite &call,
+                                                   std::span<const ParamSpec> specs, bool piped,
+                                                   Diagnostics &diag) {
+  std::vector<const Expr *> out(specs.size(), nullptr);
+  std::vector<bool> given(specs.size(), false);
+  std::string sig = signature(call.callee.c_str(), specs);
+  size_t next_pos = 0;
+  if (piped && !specs.empty())
+    given[next_pos++] = true;
+  bool ok = true, named_seen = false;
+  for (const Arg &a : call.args) {
+    size_t slot = specs.size();
+    if (a.name.empty()) {
+      if (named_seen) {
+        diag.error(a.loc, fmt::format("positional argument after named arguments in call to "
+                                      "`{}`",
+                                      call.callee));
+        ok = false;
+        continue;
+      }
+      if (next_pos >= specs.size()) {
+        diag.error(a.loc,
+                   fmt::format("too many arguments to `{}`: it takes {}, found {}", call.callee,
+                               specs.size(), call.args.size() + (piped ? 1 : 0)),
+                   "expected " + sig + (piped ? "; the value before `|>` is the first" : ""));
+        return std::nullopt;
+      }
+      slot = next_pos++;
+    } else {
+      named_seen = true;
+      for (size_t i = 0; i < specs.size(); ++i)
+        if (a.name == specs[i].name)
+          slot = i;
+      if (slot == specs.size()) {
+        std::vector<std::string> names;
+        for (const ParamSpec &s : specs)
+          names.push_back(s.name);
+        std::string hint = did_you_mean(a.name, names);
+        diag.error(a.loc, fmt::format("`{}` has no argument named `{}`", call.callee, a.name),
+                   hint.empty() ? "expected " + sig : hint);
+        ok = false;
+        continue;
+      }
+      if (given[slot]) {
+        diag.error(a.loc, fmt::format("argument `{}` of `{}` is given twice", a.name,
+                                      call.callee));
+        ok = false;
+        continue;
+      }
+    }
+    given[slot] = true;
+    out[slot] = a.value.get();
+  }
+  for (size_t i = 0; ok && i < specs.size(); ++i)
+    if (specs[i].required && !given[i]) {
+      diag.error(call.loc, fmt::format("missing argument `{}` in call to `{}`", specs[i].name,
+                                       call.callee),
+                 "expected " + sig);
+      ok = false;
+    }
+  return ok ? std::optional(out) : std::nullopt;
+}
+
+LValue lower_call(Lowerer &L, const CallSite &call, const LValue *piped) {
+  Diagnostics &diag = L.diag();
+  const Builtin *fn = find_builtin(call.callee);
+  if (!fn) {
+    if (L.is_value_name(call.callee)) {
+      diag.error(call.loc, fmt::format("`{}` is a value, not a function", call.callee),
+                 "only layers and functions can be called or piped into");
+      return {};
+    }
+    diag.error(call.loc, fmt::format("unknown layer or function `{}`", call.callee),
+               did_you_mean(call.callee, builtin_names()));
+    return {};
+  }
+  if (fn->cat == Category::Planned) {
+    diag.error(call.loc, fmt::format("`{}` is not supported yet", call.callee),
+               "see docs/language.md for the plan");
+    return {};
+  }
+  auto args = bind_args(call, fn->specs, piped != nullptr, diag);
+  if (!args)
+    return {};
+  CallCtx c{L, call, *fn, std::move(*args), {}};
+  for (int i = 0; i < fn->tensors; ++i) {
+    LValue v = i == 0 && piped ? *piped : L.lower_expr(*c.args[i]);
+    if (!v.ok())
+      return {};
+    bool label = fn->lower == lower_cross_entropy && i == 1; // checked there
+    if (!label && L.type(v).dtype != DType::F32) {
+      diag.error(c.loc_of(i), fmt::format("{} expects f32 values, found {}", fn->name,
+                                          L.type(v).str()),
+                 "class labels can only be passed to losses such as cross_entropy");
+      return {};
+    }
+    c.in.push_back(v);
+  }
+  return fn->lower(c);
+}
+
+} // namespace netc

@@ -1,0 +1,514 @@
+//===- Lower.cpp - AST to IR lowering -------------------------------------===//
+//
+// This file implements lower_to_ir: it picks the model, lowers it twice
+// (@eval with the loss, @predict without, pruned to what the outputs need),
+// and attaches the train block's config. The Lowerer resolves names (any
+// order, as long as they form a DAG), lowers operators with shape checks that
+// name both operand types, and hands calls to Layers.cpp.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/Lower.h"
+#include "frontend/Frontend.h"
+#include "frontend/Parser.h"
+
+#include "ir/OpInfo.h"
+
+#include <fmt/format.h>
+
+namespace netc {
+
+using namespace ast;
+
+//===----------------------------------------------------------------------===//
+// Literal helpers
+//===----------------------------------------------------------------------===//
+
+std::optional<int64_t> literal_int(const Expr &e) {
+  if (auto *n = e.as<NumberExpr>())
+    return n->is_int ? std::optional<int64_t>(n->int_value) : std::nullopt;
+  if (auto *u = e.as<UnaryExpr>())
+    if (auto *n = u->operand->as<NumberExpr>(); n && n->is_int)
+      return -n->int_value;
+  return std::nullopt;
+}
+
+std::optional<double> literal_number(const Expr &e) {
+  if (auto *n = e.as<NumberExpr>())
+    return n->value;
+  if (auto *u = e.as<UnaryExpr>())
+    if (auto *n = u->operand->as<NumberExpr>())
+      return -n->value;
+  return std::nullopt;
+}
+
+std::string describe_expr(const Expr &e) {
+  if (auto *n = e.as<NumberExpr>())
+    return "number " + n->text;
+  if (auto n = literal_number(e))
+    return "number " + fmt::format("{}", *n);
+  if (auto *s = e.as<StringExpr>())
+    return "string \"" + s->value.substr(0, 40) + "\"";
+  if (auto *n = e.as<NameExpr>())
+    return "name `" + n->name + "`";
+  if (auto *c = e.as<CallExpr>())
+    return "a call to `" + c->callee + "`";
+  if (e.as<ListExpr>())
+    return "a list";
+  return "an expression";
+}
+
+//===----------------------------------------------------------------------===//
+// Names
+//===----------------------------------------------------------------------===//
+
+Lowerer::Lowerer(const ModelDecl &model, Diagnostics &diag, std::vector<ParamDecl> &params)
+    : model_(model), diag_(diag), params_(params) {}
+
+bool Lowerer::define(const std::string &name, Loc loc, Binding b) {
+  auto [it, fresh] = bindings_.emplace(name, b);
+  if (fresh)
+    return true;
+  diag_.error(loc, fmt::format("redefinition of `{}`", name),
+              "every name is defined once; pick a new name");
+  diag_.note(it->second.loc, fmt::format("`{}` was first defined here", name));
+  return false;
+}
+
+bool Lowerer::check_names() {
+  int before = diag_.error_count();
+  for (const Input &in : model_.inputs) {
+    Binding b;
+    b.input = &in;
+    b.loc = in.loc;
+    define(in.name, in.loc, b);
+  }
+  for (const Stmt &s : model_.stmts) {
+    if (s.kind != Stmt::Kind::Loss) {
+      if (is_builtin(s.name)) {
+        diag_.error(s.loc, fmt::format("`{}` is a built-in function and cannot name a value",
+                                       s.name),
+                    "pick another name");
+        continue;
+      }
+      Binding b;
+      b.stmt = &s;
+      b.loc = s.loc;
+      define(s.name, s.loc, b);
+    }
+    number_layers(s);
+  }
+  return diag_.error_count() == before;
+}
+
+// Layer calls of one statement, in source order (a pre-order walk).
+static void collect_layers(const Expr &e, std::vector<std::pair<const Expr *, std::string>> &out) {
+  if (auto *c = e.as<CallExpr>(); c && creates_params(c->callee))
+    out.push_back({&e, c->callee});
+  if (auto *p = e.as<PipeExpr>()) {
+    collect_layers(*p->input, out);
+    if (auto *n = p->stage->as<NameExpr>(); n && creates_params(n->name))
+      out.push_back({p->stage.get(), n->name});
+    else
+      collect_layers(*p->stage, out);
+  } else if (auto *b = e.as<BinaryExpr>()) {
+    collect_layers(*b->lhs, out);
+    collect_layers(*b->rhs, out);
+  } else if (auto *u = e.as<UnaryExpr>()) {
+    collect_layers(*u->operand, out);
+  } else if (auto *c = e.as<CallExpr>()) {
+    for (const Arg &a : c->args)
+      collect_layers(*a.value, out);
+  }
+}
+
+// The naming rule (docs/language.md): a layer's parameters are named
+// `<target>.<layer>`; when a statement has several layers of one kind they
+// are `<target>.<layer>1`, `<target>.<layer>2`, ... in source order.
+void Lowerer::number_layers(const Stmt &s) {
+  std::vector<std::pair<const Expr *, std::string>> layers;
+  collect_layers(*s.value, layers);
+  std::map<std::string, int> total, seen;
+  for (auto &[site, kind] : layers)
+    ++total[kind];
+  for (auto &[site, kind] : layers) {
+    int k = ++seen[kind];
+    prefixes_[site] = s.name + "." + kind + (total[kind] > 1 ? std::to_string(k) : "");
+  }
+}
+
+std::string Lowerer::param_prefix(const Expr &site, const std::string &layer) const {
+  auto it = prefixes_.find(&site);
+  return it != prefixes_.end() ? it->second : layer;
+}
+
+LValue Lowerer::resolve(const std::string &name, Loc use) {
+  Binding &b = bindings_.at(name);
+  if (b.state == Binding::State::Done)
+    return b.value;
+  if (b.state == Binding::State::Active) {
+    diag_.error(use, fmt::format("`{}` is defined in terms of itself", name),
+                "names must form a DAG; break the cycle");
+    diag_.note(b.loc, fmt::format("`{}` is defined here", name));
+    b.state = Binding::State::Done; // report the cycle once
+    return b.value;
+  }
+  if (resolve_depth_ >= kMaxNesting) {
+    diag_.error(use, fmt::format("definitions refer forward too deeply (more than {} levels)",
+                                 kMaxNesting),
+                "define names before using them");
+    b.state = Binding::State::Done;
+    return b.value;
+  }
+  b.state = Binding::State::Active;
+  ++resolve_depth_;
+  LValue v = lower_stmt(*b.stmt);
+  --resolve_depth_;
+  if (b.state == Binding::State::Active)
+    b.value = v;
+  b.state = Binding::State::Done;
+  return b.value;
+}
+
+LValue Lowerer::lower_name(const NameExpr &e) {
+  if (bindings_.count(e.name))
+    return resolve(e.name, e.loc);
+  if (is_builtin(e.name)) {
+    diag_.error(e.loc, fmt::format("`{}` is a function, not a value", e.name),
+                fmt::format("call it: `{0}(x)` or `x |> {0}`", e.name));
+    return {};
+  }
+  std::vector<std::string> names;
+  for (auto &[n, b] : bindings_)
+    names.push_back(n);
+  diag_.error(e.loc, fmt::format("undefined name `{}`", e.name), did_you_mean(e.name, names));
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+LValue Lowerer::emit(Loc loc, OpKind k, std::vector<ValueId> operands, Attrs attrs) {
+  b_->set_loc(loc);
+  std::string err;
+  ValueId v = b_->op(k, std::move(operands), std::move(attrs), &err);
+  if (v == kNoValue)
+    diag_.error(loc, fmt::format("{}: {}", op_name(k), err));
+  return {v};
+}
+
+LValue Lowerer::make_param(Loc loc, const std::string &name, const TensorType &t,
+                           const std::string &init) {
+  auto [it, fresh] = made_params_.emplace(name, loc);
+  if (!fresh) {
+    diag_.error(loc, fmt::format("parameter `{}` is already defined", name),
+                "give each layer a distinct `name:`");
+    diag_.note(it->second, fmt::format("`{}` was first defined here", name));
+    return {};
+  }
+  const ParamDecl *p = nullptr;
+  for (const ParamDecl &q : params_)
+    if (q.name == name)
+      p = &q;
+  if (!p) {
+    params_.push_back(ParamDecl{name, ParamKind::Param, t, Attrs{{"init", init}}, loc});
+    p = &params_.back();
+  }
+  b_->set_loc(loc);
+  return {b_->param(*p)};
+}
+
+bool Lowerer::check_f32(Loc loc, const std::string &what, const LValue &v) {
+  if (type(v).dtype == DType::F32)
+    return true;
+  diag_.error(loc, fmt::format("{} expects f32 values, found {}", what, type(v).str()),
+              "class labels can only be passed to losses such as cross_entropy");
+  return false;
+}
+
+LValue Lowerer::lower_expr(const Expr &e) {
+  switch (e.kind()) {
+  case Expr::Kind::Number:
+    b_->set_loc(e.loc);
+    return {b_->constant(e.as<NumberExpr>()->value)};
+  case Expr::Kind::Name:
+    return lower_name(*e.as<NameExpr>());
+  case Expr::Kind::Unary:
+    return lower_unary(*e.as<UnaryExpr>());
+  case Expr::Kind::Binary:
+    return lower_binary(*e.as<BinaryExpr>());
+  case Expr::Kind::Call: {
+    auto *c = e.as<CallExpr>();
+    return lower_call(*this, CallSite{c->callee, c->loc, c->args, &e}, nullptr);
+  }
+  case Expr::Kind::Pipe: {
+    auto *p = e.as<PipeExpr>();
+    LValue in = lower_expr(*p->input);
+    if (!in.ok())
+      return {};
+    if (auto *n = p->stage->as<NameExpr>())
+      return lower_call(*this, CallSite{n->name, n->loc, {}, n}, &in);
+    auto *c = p->stage->as<CallExpr>();
+    return lower_call(*this, CallSite{c->callee, c->loc, c->args, c}, &in);
+  }
+  case Expr::Kind::Scan:
+    diag_.error(e.loc, "`scan` is not supported yet", "see docs/language.md, Recurrence");
+    return {};
+  case Expr::Kind::String:
+  case Expr::Kind::List:
+    diag_.error(e.loc, "expected a tensor value, found " + describe_expr(e));
+    return {};
+  }
+  return {};
+}
+
+LValue Lowerer::lower_unary(const UnaryExpr &e) {
+  if (auto v = literal_number(e)) {
+    b_->set_loc(e.loc);
+    return {b_->constant(*v)};
+  }
+  LValue x = lower_expr(*e.operand);
+  if (!x.ok() || !check_f32(e.loc, "'-'", x))
+    return {};
+  return emit(e.loc, OpKind::Neg, {x.id});
+}
+
+LValue Lowerer::lower_binary(const BinaryExpr &e) {
+  LValue a = lower_expr(*e.lhs);
+  LValue b = lower_expr(*e.rhs);
+  if (!a.ok() || !b.ok())
+    return {};
+  std::string op = fmt::format("'{}'", binop_spelling(e.op));
+  if (!check_f32(e.loc, op, a) || !check_f32(e.loc, op, b))
+    return {};
+  const TensorType &ta = type(a), &tb = type(b);
+  if (e.op == BinOp::MatMul) {
+    if (ta.rank() != 2 || tb.rank() != 2) {
+      diag_.error(e.loc, fmt::format("'@' (matmul) expects rank-2 operands, found {} @ {}",
+                                     ta.str(), tb.str()),
+                  "insert `flatten` to make an input rank 2");
+      return {};
+    }
+    if (ta.shape[1] != tb.shape[0]) {
+      diag_.error(e.loc, fmt::format("'@' (matmul) inner dimensions differ: {} @ {} ({} vs {})",
+                                     ta.str(), tb.str(), dim_str(ta.shape[1]),
+                                     dim_str(tb.shape[0])),
+                  "the left operand's last dimension must equal the right operand's first");
+      return {};
+    }
+    return emit(e.loc, OpKind::MatMul, {a.id, b.id});
+  }
+  if (!broadcast_shapes(ta.shape, tb.shape)) {
+    diag_.error(e.loc, fmt::format("shapes of {} do not match: {} and {}", op, ta.str(), tb.str()),
+                "elementwise operands need equal dimensions, or 1, aligned from the right");
+    return {};
+  }
+  static const OpKind kinds[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div};
+  return emit(e.loc, kinds[static_cast<int>(e.op)], {a.id, b.id});
+}
+
+//===----------------------------------------------------------------------===//
+// Statements and functions
+//===----------------------------------------------------------------------===//
+
+LValue Lowerer::lower_stmt(const Stmt &s) {
+  if (s.kind == Stmt::Kind::Loss)
+    return lower_loss(s);
+  return lower_expr(*s.value);
+}
+
+// The loss is a scalar: a per-example loss f32[N] is averaged over the batch.
+LValue Lowerer::lower_loss(const Stmt &s) {
+  LValue v = lower_expr(*s.value);
+  if (!v.ok())
+    return {};
+  const TensorType &t = type(v);
+  if (t == TensorType{DType::F32, {}})
+    return v;
+  if (t == TensorType{DType::F32, {kBatch}})
+    return emit(s.loc, OpKind::ReduceMean, {v.id},
+                Attrs{{"axes", std::vector<int64_t>{0}}, {"keepdims", int64_t(0)}});
+  diag_.error(s.value->loc,
+              fmt::format("the loss must be a scalar or one value per example, found {}", t.str()),
+              "reduce it, e.g. `loss mean(x)`");
+  return {};
+}
+
+static TensorType input_type(const Input &in) {
+  TensorType t{in.type.dtype, {kBatch}};
+  t.shape.insert(t.shape.end(), in.type.dims.begin(), in.type.dims.end());
+  return t;
+}
+
+bool Lowerer::lower_function(Function &f, const std::string &name, bool with_loss) {
+  int before = diag_.error_count();
+  f = Function{};
+  f.name = name;
+  f.loc = model_.loc;
+  Builder b(f);
+  b_ = &b;
+  made_params_.clear();
+  for (auto &[n, binding] : bindings_) {
+    binding.state = Binding::State::Pending;
+    binding.value = {};
+  }
+  for (const Input &in : model_.inputs) {
+    b.set_loc(in.loc);
+    Binding &binding = bindings_.at(in.name);
+    binding.value = {b.arg(in.name, input_type(in)),
+                     in.type.kind == Type::Kind::Class ? &in : nullptr};
+    binding.state = Binding::State::Done;
+  }
+  LValue loss;
+  for (const Stmt &s : model_.stmts) {
+    if (diag_.error_count() >= kMaxErrors)
+      break;
+    if (s.kind == Stmt::Kind::Loss) {
+      if (with_loss)
+        loss = lower_loss(s);
+      continue;
+    }
+    LValue v = resolve(s.name, s.loc);
+    if (s.kind == Stmt::Kind::Output && v.ok())
+      f.outputs.push_back({s.name, v.id});
+  }
+  if (loss.ok())
+    f.outputs.push_back({"loss", loss.id});
+  b_ = nullptr;
+  return diag_.error_count() == before;
+}
+
+//===----------------------------------------------------------------------===//
+// Module assembly
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// `f` without the nodes its outputs do not need, unused Args included;
+/// the remaining Args are renumbered in order.
+Function prune(const Function &f) {
+  std::vector<bool> live(f.nodes.size(), false);
+  for (const NamedValue &o : f.outputs)
+    live[o.value] = true;
+  for (size_t i = f.nodes.size(); i-- > 0;)
+    if (live[i])
+      for (ValueId v : f.nodes[i].operands)
+        live[v] = true;
+  Function out;
+  out.name = f.name;
+  out.loc = f.loc;
+  std::vector<ValueId> remap(f.nodes.size(), kNoValue);
+  int64_t arg_index = 0;
+  for (size_t i = 0; i < f.nodes.size(); ++i) {
+    if (!live[i])
+      continue;
+    Node n = f.nodes[i];
+    for (ValueId &v : n.operands)
+      v = remap[v];
+    if (n.op == OpKind::Arg)
+      n.attrs.set("index", arg_index++);
+    remap[i] = static_cast<ValueId>(out.nodes.size());
+    out.nodes.push_back(std::move(n));
+  }
+  for (const NamedValue &o : f.outputs)
+    out.outputs.push_back({o.name, remap[o.value]});
+  return out;
+}
+
+const ModelDecl *find_model(const File &f, const std::string &name) {
+  for (const auto &d : f.decls)
+    if (auto *m = d->as<ModelDecl>(); m && m->name == name)
+      return m;
+  return nullptr;
+}
+
+std::vector<std::string> model_names(const File &f) {
+  std::vector<std::string> out;
+  for (const auto &d : f.decls)
+    if (d->as<ModelDecl>())
+      out.push_back(d->name);
+  return out;
+}
+
+/// Checks declarations file-wide: unique model names, train blocks naming
+/// known models (once each), def blocks (not supported yet).
+bool check_decls(const File &f, Diagnostics &diag) {
+  int before = diag.error_count();
+  std::map<std::string, const Decl *> models, trains;
+  for (const auto &d : f.decls) {
+    if (d->as<DefDecl>()) {
+      diag.error(d->loc, "`def` blocks are not supported yet",
+                 "see docs/language.md, Reusable blocks");
+      continue;
+    }
+    auto &seen = d->as<ModelDecl>() ? models : trains;
+    const char *what = d->as<ModelDecl>() ? "model" : "train block for";
+    if (auto [it, fresh] = seen.emplace(d->name, d.get()); !fresh) {
+      diag.error(d->loc, fmt::format("second {} `{}`", what, d->name));
+      diag.note(it->second->loc, "the first is here");
+    }
+  }
+  for (auto &[name, t] : trains)
+    if (!models.count(name))
+      diag.error(t->loc, fmt::format("train block names unknown model `{}`", name),
+                 did_you_mean(name, model_names(f)));
+  return diag.error_count() == before;
+}
+
+/// The model to lower: `name` if given, else the one the train block names,
+/// else the only model.
+const ModelDecl *pick_model(const File &f, const std::string &name, Diagnostics &diag) {
+  std::vector<std::string> names = model_names(f);
+  Loc file_loc{f.file, 1, 1};
+  if (names.empty()) {
+    diag.error(file_loc, "no model in file",
+               "a .net file needs a `model NAME(inputs) { ... }` block");
+    return nullptr;
+  }
+  if (!name.empty()) {
+    if (const ModelDecl *m = find_model(f, name))
+      return m;
+    diag.error(Loc{f.file, 0, 0}, fmt::format("no model named `{}` in this file", name),
+               did_you_mean(name, names));
+    return nullptr;
+  }
+  for (const auto &d : f.decls)
+    if (d->as<TrainDecl>())
+      return find_model(f, d->name);
+  if (names.size() > 1) {
+    diag.error(file_loc, fmt::format("{} models and no train block: which one?", names.size()),
+               "add a `train NAME { ... }` block, or choose one with --model");
+    return nullptr;
+  }
+  return find_model(f, names[0]);
+}
+
+} // namespace
+
+std::optional<Module> lower_to_ir(const File &f, const std::string &model_name,
+                                  Diagnostics &diag) {
+  if (!check_decls(f, diag))
+    return std::nullopt;
+  const ModelDecl *m = pick_model(f, model_name, diag);
+  if (!m)
+    return std::nullopt;
+  Module mod;
+  mod.name = m->name;
+  Lowerer lowerer(*m, diag, mod.params);
+  if (!lowerer.check_names())
+    return std::nullopt;
+  Function eval, predict;
+  if (!lowerer.lower_function(eval, "eval", /*with_loss=*/true) ||
+      !lowerer.lower_function(predict, "predict", /*with_loss=*/false))
+    return std::nullopt;
+  mod.functions.push_back(std::move(eval));
+  mod.functions.push_back(prune(predict));
+  for (const auto &d : f.decls)
+    if (auto *t = d->as<TrainDecl>(); t && t->name == m->name)
+      if (!lower_train_config(*t, mod.config, diag))
+        return std::nullopt;
+  mod.config.set("source.path", diag.sources().path(f.file));
+  return mod;
+}
+
+} // namespace netc

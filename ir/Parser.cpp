@@ -248,8 +248,8 @@ bool Parser::parse_arg(Function &f) {
   if (!parse_optional_loc())
     return false;
   ValueId id = static_cast<ValueId>(f.nodes.size());
-  f.nodes.push_back(Node{OpKind::Arg, t, {}, Attrs{{"index", int64_t(id)}, {"name", name.text}},
-                         loc(name)});
+  f.nodes.push_back(
+      Node{OpKind::Arg, t, {}, Attrs{{"index", int64_t(id)}, {"name", name.text}}, loc(name)});
   define_value(name, id);
   return true;
 }
@@ -362,8 +362,7 @@ bool Parser::parse_node(Function &f) {
         bump();
       }
     }
-    if (kind && kind != OpKind::Arg &&
-        static_cast<int>(n.operands.size()) != op_arity(*kind))
+    if (kind && kind != OpKind::Arg && static_cast<int>(n.operands.size()) != op_arity(*kind))
       semantic_error(op_tok, fmt::format("'{}' expects {} operand(s), found {}", op_tok.text,
                                          op_arity(*kind), n.operands.size()));
   }
@@ -375,8 +374,8 @@ bool Parser::parse_node(Function &f) {
       return false;
     for (const auto &[k, v] : extra.map()) {
       if (n.attrs.has(k))
-        semantic_error(op_tok, "attribute '" + k + "' of '" + op_tok.text +
-                                   "' is already given inline");
+        semantic_error(op_tok,
+                       "attribute '" + k + "' of '" + op_tok.text + "' is already given inline");
       n.attrs.set(k, v);
     }
   }

@@ -95,11 +95,11 @@ void print_function_into(std::string &out, const Function &f, const PrintOptions
     if (f.nodes[i].op != OpKind::Arg)
       out += body + names[i] + " = " + node_str(f.nodes[i], names, opts) + "\n";
   for (const NamedValue &o : f.outputs)
-    out += body + "output " + quote_name_if_needed(o.name) + " = " + value_ref(names, o.value) +
-           "\n";
+    out +=
+        body + "output " + quote_name_if_needed(o.name) + " = " + value_ref(names, o.value) + "\n";
   for (const Update &u : f.updates)
-    out += body + "update @" + quote_name_if_needed(u.param) + " = " +
-           value_ref(names, u.value) + "\n";
+    out += body + "update @" + quote_name_if_needed(u.param) + " = " + value_ref(names, u.value) +
+           "\n";
   out += indent + "}\n";
 }
 

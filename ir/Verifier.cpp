@@ -97,8 +97,8 @@ private:
       }
     }
     if (static_cast<int>(n.operands.size()) != op_arity(n.op)) {
-      node_error(v, fmt::format("expects {} operand(s), found {}", op_arity(n.op),
-                                n.operands.size()));
+      node_error(v,
+                 fmt::format("expects {} operand(s), found {}", op_arity(n.op), n.operands.size()));
       return;
     }
     if (n.op == OpKind::Param)
@@ -136,8 +136,8 @@ private:
       if (!outputs.insert(o.name).second)
         func_error("duplicate output name '" + o.name + "'");
       if (!in_range(o.value))
-        func_error(fmt::format("output '{}' refers to value {}, which does not exist", o.name,
-                               o.value));
+        func_error(
+            fmt::format("output '{}' refers to value {}, which does not exist", o.name, o.value));
     }
     std::set<std::string> updated;
     for (const Update &u : f_.updates) {
@@ -146,14 +146,13 @@ private:
         func_error("parameter " + pname + " is updated twice");
       const ParamDecl *p = m_.find_param(u.param);
       if (!in_range(u.value))
-        func_error(fmt::format("update {} refers to value {}, which does not exist", pname,
-                               u.value));
+        func_error(
+            fmt::format("update {} refers to value {}, which does not exist", pname, u.value));
       else if (!p)
         func_error("update of undeclared parameter " + pname);
       else if (p->type != f_.nodes[u.value].type)
         func_error(fmt::format("update {} = {} has type {}, but {} is declared {}", pname,
-                               name(u.value), f_.nodes[u.value].type.str(), pname,
-                               p->type.str()));
+                               name(u.value), f_.nodes[u.value].type.str(), pname, p->type.str()));
     }
   }
 

@@ -57,7 +57,8 @@ Module make_mlp() {
   m.config.set("batch", int64_t(64));
   m.config.set("optimizer", std::string("sgd"));
   m.config.set("optimizer.lr", 0.1);
-  m.params.push_back({"h.w", ParamKind::Param, {DType::F32, {4, 3}}, {{"init", "glorot_uniform"}}, {}});
+  m.params.push_back(
+      {"h.w", ParamKind::Param, {DType::F32, {4, 3}}, {{"init", "glorot_uniform"}}, {}});
   m.params.push_back({"h.b", ParamKind::Param, {DType::F32, {3}}, {{"init", "zeros"}}, {}});
   m.params.push_back({"h.w.velocity", ParamKind::State, {DType::F32, {4, 3}}, {}, {}});
   for (const char *name : {"eval", "train"}) {
@@ -84,7 +85,8 @@ Module make_mlp() {
   return m;
 }
 
-const char *kMlpText = R"(module @mlp attributes {batch = 64, optimizer = "sgd", optimizer.lr = 0.1} {
+const char *kMlpText =
+    R"(module @mlp attributes {batch = 64, optimizer = "sgd", optimizer.lr = 0.1} {
   param @h.w : f32[4, 3] {init = "glorot_uniform"}
   param @h.b : f32[3] {init = "zeros"}
   state @h.w.velocity : f32[4, 3]
@@ -160,8 +162,20 @@ TEST_CASE("every attribute kind round-trips", "[ir]") {
 }
 
 TEST_CASE("floats round-trip bit for bit and stay floats", "[ir]") {
-  const double cases[] = {0.1,  1e-30, -0.0, INFINITY, -INFINITY, NAN, 1e300, 123456789.0,
-                          0.0,  1.0,   -2.0, 5e-324,   1.7976931348623157e308, 3.0e20};
+  const double cases[] = {0.1,
+                          1e-30,
+                          -0.0,
+                          INFINITY,
+                          -INFINITY,
+                          NAN,
+                          1e300,
+                          123456789.0,
+                          0.0,
+                          1.0,
+                          -2.0,
+                          5e-324,
+                          1.7976931348623157e308,
+                          3.0e20};
   for (double d : cases) {
     Module m;
     m.name = "f";
@@ -176,7 +190,8 @@ TEST_CASE("floats round-trip bit for bit and stay floats", "[ir]") {
     std::optional<Module> back = env.parse(text);
     REQUIRE(back);
     REQUIRE(back->config.is_float("x"));
-    for (double got : {back->config.get_float("x"), back->functions[0].nodes[0].attrs.get_float("value")}) {
+    for (double got :
+         {back->config.get_float("x"), back->functions[0].nodes[0].attrs.get_float("value")}) {
       if (std::isnan(d)) {
         CHECK(std::isnan(got));
       } else {
@@ -309,14 +324,16 @@ TEST_CASE("parse errors say where, what was expected and what was found", "[ir]"
   CHECK(parse_errors("") == "t.nir:1:1: error: expected 'module', found end of input\n");
   CHECK(parse_errors("module @m {\n  func @f() {\n    %0 = relu %7 : f32[]\n  }\n}") ==
         "t.nir:3:15: error: use of undefined value %7\n");
-  CHECK(parse_errors("module @m {\n  func @f(%x: f32[2]) {\n    %0 = relu %x\n    %0 = relu %0\n  }\n}") ==
+  CHECK(parse_errors(
+            "module @m {\n  func @f(%x: f32[2]) {\n    %0 = relu %x\n    %0 = relu %0\n  }\n}") ==
         "t.nir:4:5: error: redefinition of %0\n");
   CHECK(parse_errors("module @m {\n  func @f(%x: f32[2], %x: f32[2]) {\n  }\n}") ==
         "t.nir:2:23: error: redefinition of %x\n");
   CHECK(parse_errors("module @m {\n  func @f(%x: f32[2]) {\n    %0 = relu %x, %x\n  }\n}") ==
         "t.nir:3:10: error: 'relu' expects 1 operand(s), found 2\n");
   CHECK(parse_errors("module @m {\n  func @f(%x: f32[2]) {\n    %0 = constant 1.0\n  }\n}") ==
-        "t.nir:4:3: error: expected ':' and a type after 'constant' (constant nodes need a type), found '}'\n");
+        "t.nir:4:3: error: expected ':' and a type after 'constant' (constant nodes need a type), "
+        "found '}'\n");
   CHECK(parse_errors("module @m {\n  param @w : f64[2]\n}") ==
         "t.nir:2:14: error: unknown element type 'f64'\n");
   CHECK(parse_errors("module @m {\n  param @w : f32[2, -3]\n}") ==
@@ -506,11 +523,13 @@ TEST_CASE("verifier: argument indices", "[ir]") {
 }
 
 TEST_CASE("verifier: param nodes and declarations", "[ir]") {
-  CHECK(verify_broken([](Module &, Function &f) { f.nodes[2].attrs.set("name", std::string("v")); }) ==
-        "t.nir:6:5: error: verifier: %0 (param): names undeclared parameter @v\n");
-  CHECK(verify_broken([](Module &m, Function &) { m.params[0].type.shape = {4, 5}; }) ==
-        "t.nir:6:5: error: verifier: %0 (param): type f32[4, 3] differs from the declaration "
-        "of @w, f32[4, 5]\n");
+  CHECK(verify_broken([](Module &, Function &f) {
+          f.nodes[2].attrs.set("name", std::string("v"));
+        }) == "t.nir:6:5: error: verifier: %0 (param): names undeclared parameter @v\n");
+  CHECK(verify_broken([](Module &m, Function &) {
+          m.params[0].type.shape = {4, 5};
+        }) == "t.nir:6:5: error: verifier: %0 (param): type f32[4, 3] differs from the declaration "
+              "of @w, f32[4, 5]\n");
   CHECK(verify_broken([](Module &m, Function &) { m.params[1].name = "w"; }) ==
         "t.nir:3:3: error: verifier: duplicate parameter name @w\n"
         "t.nir:7:5: error: verifier: %1 (param): names undeclared parameter @b\n"
@@ -539,9 +558,10 @@ TEST_CASE("verifier: outputs and function names", "[ir]") {
 }
 
 TEST_CASE("verifier: node types must match the shape rule", "[ir]") {
-  CHECK(verify_broken([](Module &, Function &f) { f.nodes[6].type.shape = {kBatch, 4}; }) ==
-        "t.nir:10:5: error: verifier: %4 (relu): type f32[N, 4] differs from f32[N, 3] given "
-        "by the shape rule\n");
+  CHECK(verify_broken([](Module &, Function &f) {
+          f.nodes[6].type.shape = {kBatch, 4};
+        }) == "t.nir:10:5: error: verifier: %4 (relu): type f32[N, 4] differs from f32[N, 3] given "
+              "by the shape rule\n");
   std::string msg = verify_broken([](Module &, Function &f) { f.nodes[4].operands = {0, 0}; });
   CHECK(msg.rfind("t.nir:8:5: error: verifier: %2 (matmul): ", 0) == 0);
   CHECK(msg.find("f32[N, 4]") != std::string::npos);

@@ -7,7 +7,7 @@
 #include "ir/Interpreter.h"
 
 #include "ir/OpInfo.h"
-#include "ir/Random.h"
+#include "ir/Init.h"
 
 #include <cmath>
 
@@ -64,38 +64,12 @@ void apply_updates(ParamStore &params, const CallResult &r) {
 ParamStore init_params(const Module &m, uint64_t seed) {
   ParamStore store;
   Pcg32 rng(seed);
+  std::vector<float> values;
   for (const ParamDecl &p : m.params) {
+    init_values(p.attrs.get_str("init"), p.type.shape, p.attrs.get_float("value"),
+                p.attrs.get_float("stddev", 0.01), rng, values);
     Tensor t(p.type.dtype, p.type.shape);
-    std::string init = p.attrs.get_str("init");
-    // Fans as Keras and PyTorch define them for [in, out] matrices; for
-    // higher ranks the leading axes are the receptive field.
-    const Shape &s = p.type.shape;
-    double fan_in = s.size() >= 2 ? static_cast<double>(static_elements(s) / s.back())
-                                  : static_cast<double>(s.empty() ? 1 : s[0]);
-    double fan_out = s.empty() ? 1 : static_cast<double>(s.back());
-    if (init == "glorot_uniform") {
-      double limit = std::sqrt(6.0 / (fan_in + fan_out));
-      for (double &v : t.data)
-        v = rng.uniform(-limit, limit);
-    } else if (init == "he_uniform") {
-      double limit = std::sqrt(6.0 / fan_in);
-      for (double &v : t.data)
-        v = rng.uniform(-limit, limit);
-    } else if (init == "normal") {
-      double stddev = p.attrs.get_float("stddev", 0.01);
-      for (double &v : t.data)
-        v = rng.normal() * stddev;
-    } else if (init == "ones" || init == "constant") {
-      double value = init == "ones" ? 1.0 : p.attrs.get_float("value");
-      for (double &v : t.data)
-        v = value;
-    } else {
-      // "zeros" and optimizer state.
-    }
-    // Parameters live in float32 in every trainer; round here as well so the
-    // interpreter starts from exactly the values a compiled trainer would.
-    for (double &v : t.data)
-      v = static_cast<float>(v);
+    std::copy(values.begin(), values.end(), t.data.begin());
     store[p.name] = std::move(t);
   }
   return store;

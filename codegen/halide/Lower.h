@@ -1,0 +1,42 @@
+//===- Lower.h - IR ops to Halide definitions ------------------*- C++ -*-===//
+//
+// One lowering per op family (codegen/halide/<Family>.cpp, beside
+// ir/ops/<Family>.cpp). A value of IR shape [d0, ..., dk] is a Halide Func
+// with k+1 pure variables in Halide order: the first variable indexes the
+// LAST IR dimension (innermost), the last variable the first (outermost).
+// Dimensions equal to the batch N take their extent from the `batch` Expr.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/IR.h"
+
+#include <Halide.h>
+#include <span>
+
+namespace netc::hl {
+
+/// A lowered value: its Halide Func and its IR type.
+struct Value {
+  Halide::Func func;
+  TensorType type;
+};
+
+/// The extent of IR dimension `d` (a constant, or `batch` for N).
+Halide::Expr extent(int64_t d, const Halide::Expr &batch);
+
+/// The Halide element type of an IR dtype.
+Halide::Type halide_type(DType t);
+
+/// Defines node `n` (not a leaf: arg and param are the kernel's inputs) from
+/// its operands' values. `batch` is the runtime batch size (an int32 Expr).
+/// The returned Func carries a default schedule suitable when it is a
+/// kernel's output (compute_root is the caller's business).
+Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Halide::Expr &batch);
+
+/// Schedules `out`, the output of a kernel whose root node is `n`, for the
+/// CPU: vectorised inner loops, parallel outer loops, matmul tiled for cache
+/// and registers. `target` is the Halide target the kernel compiles for.
+void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target);
+
+} // namespace netc::hl

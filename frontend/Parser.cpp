@@ -645,14 +645,15 @@ size_t edit_distance(const std::string &a, const std::string &b) {
 }
 
 std::string did_you_mean(const std::string &name, const std::vector<std::string> &candidates) {
-  // A typo: at most one edit in three characters, and at least one edit away.
-  size_t best = std::max<size_t>(1, name.size() / 3) + 1;
+  // A likely typo: within max(2, len/3) edits (a swap of two letters is 2),
+  // and fewer edits than the name has letters.
+  if (name.size() > 64)
+    return "";
+  size_t best = std::max<size_t>(2, name.size() / 3) + 1;
   std::string pick;
   for (const std::string &c : candidates) {
-    if (c == name || name.size() > 64)
-      continue;
     size_t d = edit_distance(name, c);
-    if (d < best) {
+    if (c != name && d < best && d < name.size()) {
       best = d;
       pick = c;
     }

@@ -4,11 +4,13 @@
 //
 //   netc check model.net                 report errors only
 //   netc ir model.net [--after=PASS] [--print-after-all] [--emit=ast|ir|dot]
+//   netc build model.net -o trainer      compile a native trainer
 //   netc train model.net [--epochs N]    train with the reference interpreter
 //
 // Exit status: 0 success, 1 errors in the input, 2 bad command line.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/Build.h"
 #include "frontend/Frontend.h"
 #include "ir/Printer.h"
 #include "passes/Pipeline.h"
@@ -74,7 +76,11 @@ int main(int argc, char **argv) {
   bool print_after_all = false, time_passes = false, locations = false, no_verify = false;
   CLI::App *ir = app.add_subcommand("ir", "print the IR (or AST, or Graphviz) of a model");
   add_common(ir, ir_flags);
-  ir->add_option("--emit", emit, "ast, ir or dot")->check(CLI::IsMember({"ast", "ir", "dot"}));
+  ir->add_option("--emit", emit, "ast, ir, dot, halide (each kernel's lowered Halide statement) "
+                                 "or llvm (the step driver's LLVM IR)")
+      ->check(CLI::IsMember({"ast", "ir", "dot", "halide", "llvm"}));
+  std::string ir_target = "host";
+  ir->add_option("--target", ir_target, "Halide target for --emit=halide|llvm");
   ir->add_option("--after", after, "print the module after this pass and stop");
   ir->add_option("--print-after", print_after, "print the module after these passes")->delimiter(',');
   ir->add_option("--print-before", print_before, "print the module before these passes")
@@ -86,6 +92,18 @@ int main(int argc, char **argv) {
   ir->add_flag("--locations", locations, "print source locations of IR nodes");
   ir->add_flag("--no-verify", no_verify, "do not run the verifier between passes");
   ir->add_option("--function", function, "function to draw with --emit=dot");
+
+  // netc build
+  CommonFlags build_flags;
+  codegen::BuildOptions bopts;
+  CLI::App *build = app.add_subcommand("build", "compile the model to a native trainer executable");
+  add_common(build, build_flags);
+  build->add_option("-o,--output", bopts.output, "the trainer to write (default: trainer)");
+  build->add_option("--target", bopts.target,
+                    "host (default), baseline (x86-64 AVX2+FMA, reproducible), or a Halide target");
+  build->add_option("--emit", bopts.emit, "obj: write the model's object file instead of linking")
+      ->check(CLI::IsMember({"obj"}));
+  build->add_flag("-v,--verbose", bopts.verbose, "print the commands netc runs");
 
   // netc train
   CommonFlags train_flags;
@@ -150,6 +168,14 @@ int main(int argc, char **argv) {
       return 0;
     // Dumps asked for with --print-after/--print-before replace the final print.
     bool dumped = !opts.print_after.empty() || !opts.print_before.empty();
+    if (emit == "halide" || emit == "llvm") {
+      codegen::BuildOptions o;
+      o.emit = emit;
+      o.target = ir_target;
+      bool ok = codegen::build_trainer(*m, o, diag, std::cout);
+      diag.flush(std::cerr);
+      return ok ? 0 : 1;
+    }
     if (emit == "dot") {
       const Function *f = m->find_function(function);
       if (!f) {
@@ -163,6 +189,13 @@ int main(int argc, char **argv) {
       std::cout << print_module(*m, po);
     }
     return rc;
+  }
+
+  if (*build) {
+    std::optional<Module> m = compile_input(build_flags.input, build_flags.front, opts, diag, std::cout);
+    bool ok = m && codegen::build_trainer(*m, bopts, diag, std::cout);
+    diag.flush(std::cerr);
+    return ok ? 0 : 1;
   }
 
   if (*train) {

@@ -1,0 +1,175 @@
+//===- Kernels.cpp - Kernels to Halide pipelines and objects --------------===//
+#include "codegen/Kernels.h"
+
+#include "codegen/halide/Lower.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace netc::codegen {
+
+std::optional<Halide::Target> parse_target(const std::string &spec, std::string &error) {
+  if (spec.empty() || spec == "host")
+    return Halide::get_host_target();
+  std::string s = spec == "baseline" ? "x86-64-linux-sse41-avx-f16c-fma-avx2" : spec;
+  if (!Halide::Target::validate_target_string(s)) {
+    error = "unknown target `" + spec + "`: expected host, baseline, or a Halide target string "
+            "such as x86-64-linux-avx2-fma";
+    return std::nullopt;
+  }
+  return Halide::Target(s);
+}
+
+namespace {
+
+/// Pure variables for a Func of `rank` dimensions.
+std::vector<Halide::Var> vars(int rank) {
+  std::vector<Halide::Var> v;
+  for (int i = 0; i < rank; ++i)
+    v.emplace_back("d" + std::to_string(i));
+  return v;
+}
+
+std::vector<Halide::Expr> as_exprs(const std::vector<Halide::Var> &v) {
+  return {v.begin(), v.end()};
+}
+
+/// Tells Halide the buffer's static extents (in Halide dimension order), so
+/// bounds checks fold away and the schedule sees real sizes.
+template <typename Dims> void constrain(Dims dim_of, const TensorType &t) {
+  int r = t.rank();
+  for (int d = 0; d < r; ++d) {
+    int64_t e = t.shape[r - 1 - d];
+    if (e == kBatch)
+      dim_of(d).set_min(0);
+    else
+      dim_of(d).set_bounds(0, static_cast<int32_t>(e));
+  }
+}
+
+std::string read_text(const std::string &path) {
+  std::ifstream in(path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// A temp path beside `final_path`, unique to this process.
+std::string temp_beside(const std::string &final_path) {
+  return final_path + fmt::format(".tmp{}", ::getpid());
+}
+
+} // namespace
+
+KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &target) {
+  const Function &f = *k.function;
+  Halide::Param<int32_t> batch("batch");
+  std::map<ValueId, hl::Value> values;
+  std::vector<Halide::Argument> args = {batch};
+  for (size_t i = 0; i < k.inputs.size(); ++i) {
+    const TensorType &t = f.type(k.inputs[i]);
+    Halide::ImageParam in(hl::halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
+    constrain([&](int d) { return in.dim(d); }, t);
+    Halide::Func wrap("in" + std::to_string(i) + "_f");
+    std::vector<Halide::Var> v = vars(t.rank());
+    wrap(v) = in(as_exprs(v));
+    values[k.inputs[i]] = {wrap, t};
+    args.push_back(in);
+  }
+  for (ValueId id : k.nodes) {
+    const Node &n = f.node(id);
+    std::vector<hl::Value> operands;
+    for (ValueId v : n.operands)
+      operands.push_back(values.at(v));
+    values[id] = {hl::lower_op(n, operands, batch), n.type};
+  }
+  const Node &root = f.node(k.nodes.back());
+  Halide::Func out = values.at(k.nodes.back()).func;
+  hl::schedule_output(root, out, target);
+  constrain([&](int d) { return out.output_buffer().dim(d); }, root.type);
+  return {Halide::Pipeline(out), args};
+}
+
+std::string cache_dir() {
+  fs::path dir;
+  if (const char *env = std::getenv("NETC_CACHE_DIR"); env && *env)
+    dir = env;
+  else if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    dir = fs::path(xdg) / "netc";
+  else if (const char *home = std::getenv("HOME"); home && *home)
+    dir = fs::path(home) / ".cache" / "netc";
+  else
+    dir = fs::temp_directory_path() / "netc-cache";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return dir.string();
+}
+
+std::optional<std::string> kernel_object(const Kernel &k, const Halide::Target &target,
+                                         CompileStats &stats, std::string &error) {
+  std::string path = (fs::path(cache_dir()) / (k.symbol + ".o")).string();
+  if (fs::exists(path)) {
+    ++stats.cached;
+    return path;
+  }
+  std::string tmp = temp_beside(path);
+  try {
+    KernelPipeline kp = build_kernel_pipeline(k, target);
+    kp.pipeline.compile_to_object(tmp, kp.args, k.symbol,
+                                  target.with_feature(Halide::Target::NoRuntime));
+  } catch (const Halide::Error &e) {
+    error = "Halide failed on kernel " + k.symbol + " (" + k.key + "): " + e.what();
+    fs::remove(tmp);
+    return std::nullopt;
+  }
+  // Atomic publication: concurrent builds never see a half-written object.
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    error = "cannot write " + path + ": " + ec.message();
+    return std::nullopt;
+  }
+  ++stats.compiled;
+  return path;
+}
+
+std::optional<std::string> runtime_object(const Halide::Target &target, std::string &error) {
+  Halide::Target t = target.without_feature(Halide::Target::NoRuntime);
+  std::string path =
+      (fs::path(cache_dir()) / ("halide_runtime_" + stable_hash(t.to_string()) + ".o")).string();
+  if (fs::exists(path))
+    return path;
+  std::string tmp = temp_beside(path);
+  try {
+    Halide::compile_standalone_runtime(tmp, t);
+  } catch (const Halide::Error &e) {
+    error = std::string("Halide failed to build its runtime: ") + e.what();
+    return std::nullopt;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    error = "cannot write " + path + ": " + ec.message();
+    return std::nullopt;
+  }
+  return path;
+}
+
+std::string lowered_stmt(const Kernel &k, const Halide::Target &target) {
+  KernelPipeline kp = build_kernel_pipeline(k, target);
+  std::string tmp = (fs::temp_directory_path() / fmt::format("netc-stmt-{}.txt", ::getpid())).string();
+  kp.pipeline.compile_to_lowered_stmt(tmp, kp.args, Halide::Text,
+                                      target.with_feature(Halide::Target::NoRuntime));
+  std::string text = read_text(tmp);
+  fs::remove(tmp);
+  return text;
+}
+
+} // namespace netc::codegen

@@ -1,0 +1,49 @@
+//===- Kernels.h - Kernels to Halide pipelines and objects -----*- C++ -*-===//
+//
+// Builds each planned kernel as a Halide pipeline (codegen/halide lowers the
+// ops) and compiles it ahead of time to an object for the target, through a
+// content-addressed cache: an unchanged kernel is never compiled twice.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/Plan.h"
+
+#include <Halide.h>
+#include <optional>
+#include <string>
+
+namespace netc::codegen {
+
+/// The target netc compiles for: "host" (this CPU, detected), "baseline"
+/// (x86-64 with AVX2 and FMA: reproducible objects on any recent x86), or
+/// any Halide target string. Returns nullopt with `error` set if invalid.
+std::optional<Halide::Target> parse_target(const std::string &spec, std::string &error);
+
+/// The kernel's Halide pipeline and its arguments (batch, then inputs).
+struct KernelPipeline {
+  Halide::Pipeline pipeline;
+  std::vector<Halide::Argument> args;
+};
+KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &target);
+
+/// The directory of cached objects: $NETC_CACHE_DIR, else
+/// $XDG_CACHE_HOME/netc, else ~/.cache/netc (created if missing).
+std::string cache_dir();
+
+struct CompileStats {
+  int compiled = 0, cached = 0;
+};
+
+/// Path of the object file holding kernel `k` for `target`, compiling it on
+/// a cache miss. Returns nullopt with `error` set on failure.
+std::optional<std::string> kernel_object(const Kernel &k, const Halide::Target &target,
+                                         CompileStats &stats, std::string &error);
+
+/// Path of the shared Halide runtime object for `target` (cached too).
+std::optional<std::string> runtime_object(const Halide::Target &target, std::string &error);
+
+/// The lowered Halide statement of kernel `k` (`netc ir --emit=halide`).
+std::string lowered_stmt(const Kernel &k, const Halide::Target &target);
+
+} // namespace netc::codegen

@@ -320,10 +320,8 @@ TEST_CASE("IDX labels must be integer-typed and rank 1", "[runtime][idx]") {
 //===----------------------------------------------------------------------===//
 
 TEST_CASE("Fashion-MNIST loads with the known counts, labels and pixels", "[runtime][dataset]") {
-  if (!fs::exists(kFashion + "train-labels-idx1-ubyte.gz")) {
-    WARN("dataset-fashion-mnist is not installed; skipping");
-    return;
-  }
+  // tools/setup.sh installs dataset-fashion-mnist: its absence is a failure.
+  REQUIRE(fs::exists(kFashion + "train-labels-idx1-ubyte.gz"));
   auto train = load_dataset(kFashion + "train-images-idx3-ubyte.gz", kFashion + "train-labels-idx1-ubyte.gz");
   REQUIRE(train);
   CHECK(train->size() == 60000);
@@ -356,8 +354,7 @@ TEST_CASE("Fashion-MNIST loads with the known counts, labels and pixels", "[runt
 }
 
 TEST_CASE("Fashion-MNIST against a model that expects something else", "[runtime][dataset]") {
-  if (!fs::exists(kFashion + "t10k-labels-idx1-ubyte.gz"))
-    return;
+  REQUIRE(fs::exists(kFashion + "t10k-labels-idx1-ubyte.gz"));
   std::string images = kFashion + "t10k-images-idx3-ubyte.gz", labels = kFashion + "t10k-labels-idx1-ubyte.gz";
   auto d = load_dataset(images, labels, DatasetOptions{.limit = 100});
   REQUIRE(d);
@@ -457,8 +454,8 @@ TEST_CASE("Data paths resolve: cwd, source dir, $NETC_DATA in order, then /usr/s
   CHECK(abs.error() == "cannot find data file '" + root.file("none.idx") + "' (an absolute path; no such file)");
 
   // The DESIGN example's names resolve through /usr/share/datasets.
-  if (fs::exists(kFashion + "train-images-idx3-ubyte.gz"))
-    CHECK(*resolve_data_path("fashion-mnist/train-images-idx3-ubyte.gz", src) ==
+  REQUIRE(fs::exists(kFashion + "train-images-idx3-ubyte.gz"));
+  CHECK(*resolve_data_path("fashion-mnist/train-images-idx3-ubyte.gz", src) ==
           kFashion + "train-images-idx3-ubyte.gz");
 }
 

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -75,6 +76,12 @@ std::optional<Module> compile_input(const std::string &path, const FrontOptions 
     m = lower_to_ir(*ast, front.model, diag);
     if (!m)
       return std::nullopt;
+    // Trainers resolve data paths against the model's directory wherever
+    // they run, so record it absolutely.
+    std::error_code ec;
+    std::filesystem::path abs = std::filesystem::absolute(path, ec);
+    if (!ec)
+      m->config.set("source.path", abs.lexically_normal().string());
     if (wants(opts.print_after, "lower"))
       dump << "// ----- IR after lower -----\n" << print_module(*m, po);
     if (opts.stop_after == "lower")

@@ -1,0 +1,83 @@
+//===- Elementwise.cpp - Halide lowering of unary and binary ops ----------===//
+//
+// Pointwise ops on the result's Vars. Binary ops broadcast numpy-style: an
+// operand of lower rank aligns with the trailing dimensions, and a size-1
+// dimension reads index 0 (broadcast_ir_index). Arithmetic is float32.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/halide/Families.h"
+
+namespace netc::hl {
+namespace {
+
+using Halide::Expr;
+
+/// The value of elementwise op `op` on operand values `x` (and `y`).
+Expr pointwise(OpKind op, Expr x, Expr y) {
+  switch (op) {
+  case OpKind::Neg: // -x
+    return -x;
+  case OpKind::Exp: // e^x
+    return Halide::exp(x);
+  case OpKind::Log: // ln x
+    return Halide::log(x);
+  case OpKind::Sqrt: // √x
+    return Halide::sqrt(x);
+  case OpKind::Relu: // x > 0 ? x : 0
+    return Halide::select(x > 0.0f, x, 0.0f);
+  case OpKind::Step: // x > 0 ? 1 : 0
+    return Halide::select(x > 0.0f, 1.0f, 0.0f);
+  case OpKind::Sigmoid: { // 1/(1+e^-x) for x ≥ 0, e^x/(1+e^x) below: e = e^-|x| ≤ 1
+    Expr e = Halide::exp(-Halide::abs(x));
+    return Halide::select(x >= 0.0f, 1.0f / (1.0f + e), e / (1.0f + e));
+  }
+  case OpKind::Tanh: // tanh x
+    return Halide::tanh(x);
+  case OpKind::Add: // x + y
+    return x + y;
+  case OpKind::Sub: // x - y
+    return x - y;
+  case OpKind::Mul: // x * y
+    return x * y;
+  case OpKind::Div: // x / y
+    return x / y;
+  case OpKind::Equal: // x == y ? 1 : 0 (f32 or i32 operands, f32 result)
+    return Halide::select(x == y, 1.0f, 0.0f);
+  case OpKind::Arg:
+  case OpKind::Param:
+  case OpKind::Constant:
+  case OpKind::BatchSize:
+  case OpKind::MatMul:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Broadcast:
+  case OpKind::OneHot:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMean:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::CrossEntropy:
+    break;
+  }
+  NETC_UNREACHABLE(std::string("not an elementwise op: ") + op_name(op));
+}
+
+} // namespace
+
+Halide::Func lower_elementwise(const Node &n, std::span<const Value> in) {
+  Halide::Func out(fresh_name(op_name(n.op)));
+  std::vector<Halide::Var> v = make_vars(n.type.rank());
+  std::vector<Expr> idx = ir_index(v);
+  if (in.size() == 1) {
+    out(v) = pointwise(n.op, call_ir(in[0].func, idx), Expr());
+    return out;
+  }
+  NETC_ASSERT(in.size() == 2, "elementwise ops take one or two operands");
+  Expr a = call_ir(in[0].func, broadcast_ir_index(in[0].type.shape, n.type.shape, idx));
+  Expr b = call_ir(in[1].func, broadcast_ir_index(in[1].type.shape, n.type.shape, idx));
+  out(v) = pointwise(n.op, a, b);
+  return out;
+}
+
+} // namespace netc::hl

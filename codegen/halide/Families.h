@@ -1,0 +1,60 @@
+//===- Families.h - Per-family Halide lowerings (private) -------*- C++ -*-===//
+//
+// The entry points lower_op dispatches to, one per file of codegen/halide/,
+// and the layout helpers they share. Private to codegen/halide.
+//
+// Layout: an IR value of rank r is a Func of r pure Vars in Halide order, so
+// Var h indexes IR dimension r-1-h. The helpers below translate between IR
+// order (outermost first) and Halide order (innermost first).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/halide/Lower.h"
+
+#include <string>
+#include <vector>
+
+namespace netc::hl {
+
+/// Fresh pure Vars in Halide order for a value of IR rank `rank`.
+std::vector<Halide::Var> make_vars(int rank);
+
+/// The same Vars as Exprs in IR order (outermost first).
+std::vector<Halide::Expr> ir_index(const std::vector<Halide::Var> &vars);
+
+/// Calls `f` at an index given in IR order.
+Halide::Expr call_ir(const Halide::Func &f, const std::vector<Halide::Expr> &ir_idx);
+
+/// The IR-order index into an operand of shape `in` that numpy broadcasting
+/// reads for the result index `out_idx` of shape `out` (trailing alignment;
+/// a size-1 operand dimension reads index 0).
+std::vector<Halide::Expr> broadcast_ir_index(const Shape &in, const Shape &out,
+                                             const std::vector<Halide::Expr> &out_idx);
+
+/// Extents of `s` as Exprs, IR order.
+std::vector<Halide::Expr> extents(const Shape &s, const Halide::Expr &batch);
+
+/// A fresh, unique Func name with a readable prefix ("softmax_max$3").
+std::string fresh_name(const std::string &prefix);
+
+/// Name prefix of the matmul accumulator, which schedule_output recognises
+/// inside fused kernels to tile the kernel's output around it.
+inline constexpr const char *kMatmulAcc = "matmul_acc";
+
+/// Name marker of a reduction whose reduced axes include its input's
+/// innermost axis: schedule_output keeps its reduction loop innermost and
+/// serial instead of vectorising across outputs.
+inline constexpr const char *kInnerTag = "_inner";
+
+Halide::Func lower_leaf(const Node &n, const Halide::Expr &batch);
+Halide::Func lower_elementwise(const Node &n, std::span<const Value> in);
+Halide::Func lower_matmul(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
+Halide::Func lower_reshape(const Node &n, const Value &x, const Halide::Expr &batch);
+Halide::Func lower_transpose(const Node &n, const Value &x);
+Halide::Func lower_broadcast(const Node &n, const Value &x);
+Halide::Func lower_one_hot(const Node &n, const Value &labels);
+Halide::Func lower_reduce(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
+Halide::Func lower_loss(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
+
+} // namespace netc::hl

@@ -1,0 +1,130 @@
+//===- Movement.cpp - Halide lowering of reshape, transpose, broadcast, one_hot
+//
+// Index arithmetic only. Reshape is a row-major reinterpretation; it splits
+// both shapes into the shortest aligned groups of equal element count (the
+// batch N counting as its own factor) and maps each group on its own, so
+// [N, 28, 28] -> [N, 784] costs one division by 28, and a group that keeps
+// its dimension (N -> N) costs nothing.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/halide/Families.h"
+
+namespace netc::hl {
+namespace {
+
+using Halide::Expr;
+
+/// A run of dimensions [begin, end) of each shape holding the same elements.
+struct Group {
+  size_t in_begin, in_end, out_begin, out_end;
+};
+
+/// Static product and whether the batch N is among the dimensions.
+struct Size {
+  int64_t product = 1;
+  bool has_batch = false;
+  void take(int64_t d) {
+    if (d == kBatch)
+      has_batch = true;
+    else
+      product *= d;
+  }
+  bool operator==(const Size &) const = default;
+};
+
+/// The aligned groups of a reshape from `in` to `out`. Trailing size-1
+/// dimensions left over on either side belong to no group.
+std::vector<Group> reshape_groups(const Shape &in, const Shape &out) {
+  std::vector<Group> groups;
+  size_t a = 0, b = 0;
+  while (a < in.size() && b < out.size()) {
+    Group g{a, a, b, b};
+    Size sa, sb;
+    sa.take(in[a++]);
+    sb.take(out[b++]);
+    // Grow the side that lacks N, else the side with fewer elements.
+    while (!(sa == sb)) {
+      bool grow_in = sa.has_batch != sb.has_batch ? !sa.has_batch : sa.product < sb.product;
+      if (grow_in && a < in.size())
+        sa.take(in[a++]);
+      else if (!grow_in && b < out.size())
+        sb.take(out[b++]);
+      else
+        NETC_UNREACHABLE("reshape " + shape_str(in) + " -> " + shape_str(out) +
+                         " changes the element count");
+    }
+    g.in_end = a;
+    g.out_end = b;
+    groups.push_back(g);
+  }
+  return groups;
+}
+
+/// Row-major linear index of `idx[begin, end)` within extents `ext`.
+Expr linearise(const std::vector<Expr> &idx, const std::vector<Expr> &ext, size_t begin,
+               size_t end) {
+  Expr lin = idx[begin];
+  for (size_t d = begin + 1; d < end; ++d)
+    lin = lin * ext[d] + idx[d];
+  return lin;
+}
+
+// reshape {shape}: x at the input index with the same row-major linear index.
+} // namespace
+
+Halide::Func lower_reshape(const Node &n, const Value &x, const Halide::Expr &batch) {
+  std::vector<Halide::Var> v = make_vars(n.type.rank());
+  std::vector<Expr> out_idx = ir_index(v);
+  const Shape &is = x.type.shape, &os = n.type.shape;
+  std::vector<Expr> in_ext = extents(is, batch), out_ext = extents(os, batch);
+  std::vector<Expr> in_idx(is.size(), Expr(0));
+  for (const Group &g : reshape_groups(is, os)) {
+    if (g.in_end - g.in_begin == 1 && g.out_end - g.out_begin == 1) {
+      in_idx[g.in_begin] = out_idx[g.out_begin]; // the dimension is kept
+      continue;
+    }
+    Expr lin = linearise(out_idx, out_ext, g.out_begin, g.out_end);
+    for (size_t d = g.in_end; d-- > g.in_begin;) {
+      bool outermost = d == g.in_begin;
+      in_idx[d] = outermost ? lin : lin % in_ext[d];
+      if (!outermost)
+        lin = lin / in_ext[d];
+    }
+  }
+  Halide::Func out(fresh_name("reshape"));
+  out(v) = call_ir(x.func, in_idx);
+  return out;
+}
+
+// transpose {perm}: out[i_0, ..., i_k] = x[j] with j[perm[d]] = i_d.
+Halide::Func lower_transpose(const Node &n, const Value &x) {
+  std::vector<Halide::Var> v = make_vars(n.type.rank());
+  std::vector<Expr> out_idx = ir_index(v), in_idx(out_idx.size());
+  std::vector<int64_t> perm = n.attrs.get_ints("perm");
+  for (size_t d = 0; d < perm.size(); ++d)
+    in_idx[perm[d]] = out_idx[d];
+  Halide::Func out(fresh_name("transpose"));
+  out(v) = call_ir(x.func, in_idx);
+  return out;
+}
+
+// broadcast {shape}: out[i] = x[i with size-1 and missing leading dims at 0].
+Halide::Func lower_broadcast(const Node &n, const Value &x) {
+  std::vector<Halide::Var> v = make_vars(n.type.rank());
+  Halide::Func out(fresh_name("broadcast"));
+  out(v) = call_ir(x.func, broadcast_ir_index(x.type.shape, n.type.shape, ir_index(v)));
+  return out;
+}
+
+// one_hot {classes}: out[i..., c] = labels[i...] == c ? 1 : 0 (out of range: all 0).
+Halide::Func lower_one_hot(const Node &n, const Value &labels) {
+  std::vector<Halide::Var> v = make_vars(n.type.rank());
+  std::vector<Expr> idx = ir_index(v);
+  Expr c = idx.back();
+  idx.pop_back();
+  Halide::Func out(fresh_name("one_hot"));
+  out(v) = Halide::select(call_ir(labels.func, idx) == c, 1.0f, 0.0f);
+  return out;
+}
+
+} // namespace netc::hl

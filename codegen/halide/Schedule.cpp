@@ -1,0 +1,205 @@
+//===- Schedule.cpp - Default CPU schedules for a kernel's output ---------===//
+//
+// schedule_output schedules a kernel's root Func and the reductions its
+// definition reaches (every other Func in the kernel is pure and inlined):
+//
+//   * pointwise stages: the innermost Var vectorised by the target's natural
+//     width, the outermost parallel;
+//   * reductions: the pure Vars vectorised with the reduction loops outside
+//     them, unless the reduced axes include the innermost one (then the
+//     reduction loop stays innermost and serial); parallel over the outermost
+//     pure Var;
+//   * matmul: Halide's classic schedule. The output is tiled (2 vectors of
+//     columns x 32 rows, tiles fused and parallel); within a tile, blocks of
+//     8 rows x 2 vectors accumulate in registers (the matmul accumulator is
+//     computed at the block, its update reordered so the reduction over K is
+//     outermost in the block, and the block unrolled). A kernel whose root is
+//     an elementwise epilogue of a matmul (bias, activation) is tiled the
+//     same way around the accumulator.
+//
+// Tails use GuardWithIf or ShiftInwards, never RoundUp, so any extent works
+// (batch 1 or 13, 10 classes); tiled paths are partitioned by Halide into a
+// steady state and an epilogue.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/halide/Families.h"
+
+namespace netc::hl {
+namespace {
+
+using Halide::Func;
+using Halide::Stage;
+using Halide::TailStrategy;
+using Halide::Var;
+using Halide::VarOrRVar;
+
+bool starts_with(const std::string &s, const char *prefix) { return s.rfind(prefix, 0) == 0; }
+bool contains(const std::string &s, const char *part) {
+  return s.find(part) != std::string::npos;
+}
+
+/// The largest power of two <= e (e >= 1).
+int pow2_below(int64_t e) {
+  int p = 1;
+  while (2 * static_cast<int64_t>(p) <= e)
+    p *= 2;
+  return p;
+}
+
+/// Vectorises the innermost of `vars` (Halide order) and parallelises the
+/// outermost of a pointwise stage. `inner_extent` is the innermost extent
+/// when known statically (> 0), which allows ShiftInwards on a pure stage.
+void schedule_pointwise(Stage s, const std::vector<Var> &vars, int vw, int64_t inner_extent,
+                        bool pure) {
+  if (vars.empty())
+    return;
+  if (vars.size() >= 2)
+    s.parallel(vars.back());
+  if (pure && inner_extent > 0) {
+    // A fixed-width vector loop; the last vector shifts inwards to fit.
+    int w = std::min(vw, pow2_below(inner_extent));
+    if (w > 1)
+      s.vectorize(vars[0], w, TailStrategy::ShiftInwards);
+    return;
+  }
+  s.vectorize(vars[0], vw, TailStrategy::GuardWithIf);
+}
+
+/// Every update stage of a reduction Func: see the file comment.
+void schedule_updates(Func f, int vw, bool inner_reduced) {
+  std::vector<Var> vars = f.args();
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    Stage s = f.update(u);
+    std::vector<VarOrRVar> order;
+    for (const Halide::Internal::ReductionVariable &rv : s.get_schedule().rvars())
+      order.emplace_back(Halide::RVar(rv.var));
+    if (order.empty() || vars.empty()) { // a pointwise update (mean's division)
+      schedule_pointwise(s, vars, vw, 0, false);
+      continue;
+    }
+    if (vars.size() >= 2)
+      s.parallel(vars.back());
+    if (inner_reduced) { // the reduction loop stays innermost and serial
+      if (vars.size() < 2)
+        s.unscheduled();
+      continue;
+    }
+    Var vo, vi;
+    s.split(vars[0], vo, vi, vw, TailStrategy::GuardWithIf).vectorize(vi);
+    // Innermost first: the vector, the rest of its row, then the reduction.
+    order.insert(order.begin(), {vi, vo});
+    s.reorder(order);
+  }
+}
+
+/// A reduction Func that is not the matmul accumulator.
+void schedule_reduction(Func f, int vw, int64_t inner_extent) {
+  bool inner = contains(f.name(), kInnerTag);
+  schedule_pointwise(f, f.args(), vw, f.has_update_definition() ? 0 : inner_extent, true);
+  schedule_updates(f, vw, inner);
+}
+
+/// Register-block sizes for matmul: columns (a multiple of vw) and rows.
+struct MatmulBlock {
+  int cols, rows, tile_rows;
+};
+MatmulBlock matmul_block(int vw) {
+  // AVX-512: 8 rows x 2 vectors = 16 of 32 zmm accumulators; AVX2: 4 x 2 of 16.
+  return vw >= 16 ? MatmulBlock{2 * vw, 8, 32} : MatmulBlock{2 * vw, 4, 32};
+}
+
+/// The accumulator computed on its own (its consumer is not tileable): the
+/// update blocked over rows and vectorised over columns.
+void schedule_matmul_alone(Func acc, int vw) {
+  MatmulBlock b = matmul_block(vw);
+  Var j = acc.args()[0], i = acc.args()[1];
+  schedule_pointwise(acc, acc.args(), vw, 0, true);
+  Halide::RVar k(acc.update().get_schedule().rvars()[0].var);
+  Var io, ii, jo, ji;
+  acc.update()
+      .split(i, io, ii, b.rows, TailStrategy::GuardWithIf)
+      .split(j, jo, ji, vw, TailStrategy::GuardWithIf)
+      .reorder(ji, ii, k, jo, io)
+      .vectorize(ji)
+      .parallel(io);
+}
+
+/// Tiles `s`, a stage of the 2-D output, into the loop nest the accumulator
+/// is computed in: tiles (fused, parallel) > blocks of rows > rows > columns.
+void tile_matmul_output(Stage s, const Var &j, const Var &i, const MatmulBlock &b, int vw,
+                        TailStrategy tail) {
+  Var jo("jo"), io("io"), ji("ji"), ii("ii"), iii("iii"), t("tile");
+  s.tile(j, i, jo, io, ji, ii, b.cols, b.tile_rows, tail)
+      .split(ii, ii, iii, b.rows, tail)
+      .reorder(ji, iii, ii, jo, io)
+      .vectorize(ji, vw)
+      .unroll(iii)
+      .fuse(jo, io, t)
+      .parallel(t);
+}
+
+/// `out` (2-D, a pipeline output) tiled around the matmul accumulator
+/// `acc`. When the output is at least one tile in each direction, the tiles
+/// shift inwards at the edges, so every register block is full-sized and
+/// fully unrolled; smaller outputs (M or P below a tile, e.g. batch 1) take
+/// a guarded version of the same loop nest.
+void schedule_matmul(Func out, Func acc, int vw) {
+  MatmulBlock b = matmul_block(vw);
+  Var j = out.args()[0], i = out.args()[1];
+  Halide::OutputImageParam buf = out.output_buffer();
+  Halide::Expr full = buf.dim(0).extent() >= b.cols && buf.dim(1).extent() >= b.tile_rows;
+  tile_matmul_output(out.specialize(full), j, i, b, vw, TailStrategy::ShiftInwards);
+  tile_matmul_output(out, j, i, b, vw, TailStrategy::GuardWithIf);
+  Var aj = acc.args()[0], ai = acc.args()[1];
+  Halide::RVar k(acc.update().get_schedule().rvars()[0].var);
+  acc.compute_at(out, Var("ii")).vectorize(aj, vw, TailStrategy::GuardWithIf).unroll(ai);
+  acc.update()
+      .reorder(aj, ai, k)
+      .vectorize(aj, vw, TailStrategy::GuardWithIf)
+      .unroll(aj)
+      .unroll(ai);
+}
+
+/// The Funcs with update definitions that `out`'s definition reaches.
+std::vector<Func> reductions_below(const Func &out) {
+  std::vector<Func> found;
+  for (const auto &[name, f] : Halide::Internal::find_transitive_calls(out.function()))
+    if (name != out.name() && f.has_update_definition())
+      found.emplace_back(f);
+  return found;
+}
+
+/// Static extent of the innermost dimension of `t`, or 0 for N or a scalar.
+int64_t inner_extent(const TensorType &t) {
+  return t.rank() == 0 || t.shape.back() == kBatch ? 0 : t.shape.back();
+}
+
+} // namespace
+
+void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target) {
+  int vw = target.natural_vector_size(Halide::Float(32));
+  std::optional<Func> acc;
+  for (Func f : reductions_below(out)) {
+    if (starts_with(f.name(), kMatmulAcc) && out.dimensions() == 2 &&
+        !out.has_update_definition() && !acc) {
+      acc = f; // tiled with the output below
+      continue;
+    }
+    f.compute_root();
+    if (starts_with(f.name(), kMatmulAcc))
+      schedule_matmul_alone(f, vw);
+    else
+      schedule_reduction(f, vw, 0);
+  }
+  if (acc) {
+    schedule_matmul(out, *acc, vw);
+    return;
+  }
+  if (out.has_update_definition()) {
+    schedule_reduction(out, vw, inner_extent(n.type));
+    return;
+  }
+  schedule_pointwise(out, out.args(), vw, inner_extent(n.type), true);
+}
+
+} // namespace netc::hl

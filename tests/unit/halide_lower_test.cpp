@@ -1,0 +1,307 @@
+//===- halide_lower_test.cpp - Every op's Halide lowering vs the interpreter
+//
+// For every op but arg and param (the loop over all_ops() fails when an op
+// has no case here): lower the op alone into a Halide pipeline whose
+// operands are ImageParams, schedule it as a kernel output, JIT it once for
+// the host, run it at batch sizes 1, 7 and 64 (when a shape has N) on random
+// inputs, and compare with the float64 reference interpreter. Shapes are
+// chosen to be multiples of no vector width or tile (10, 13, 37, ...).
+//
+// Tolerance: |halide - reference| <= tol · max(1, |reference|), with NaN
+// required exactly where the reference has NaN; tol is 1e-5 for pointwise
+// ops and 1e-4 for long float32 sums (matmul, reductions).
+//
+//===----------------------------------------------------------------------===//
+#include "TestUtil.h"
+
+#include "codegen/halide/Lower.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+using namespace netc;
+using namespace netc::test;
+
+namespace {
+
+const std::vector<int64_t> kBatches = {1, 7, 64};
+
+/// An operand: its type and the range its random values come from (i32
+/// operands draw integers in [lo, hi)).
+struct Operand {
+  TensorType type;
+  double lo = -2, hi = 2;
+};
+
+struct Case {
+  std::string name;
+  OpKind op;
+  std::vector<Operand> operands;
+  Attrs attrs;
+  double tol;
+  TensorType declared; // the result type of a leaf (constant)
+  std::vector<int64_t> batches;
+
+  Case(std::string name, OpKind op, std::vector<Operand> operands, Attrs attrs = {},
+       double tol = 1e-5, TensorType declared = {}, std::vector<int64_t> batches = kBatches)
+      : name(std::move(name)), op(op), operands(std::move(operands)), attrs(std::move(attrs)),
+        tol(tol), declared(std::move(declared)), batches(std::move(batches)) {}
+};
+
+Operand f32(Shape s, double lo = -2, double hi = 2) { return {{DType::F32, std::move(s)}, lo, hi}; }
+Operand i32(Shape s, double lo, double hi) { return {{DType::I32, std::move(s)}, lo, hi}; }
+Attrs axes(std::vector<int64_t> a, int64_t keepdims) {
+  return Attrs{{"axes", std::move(a)}, {"keepdims", keepdims}};
+}
+Attrs shape_attr(const char *key, Shape s) { return Attrs{{key, std::move(s)}}; }
+constexpr int64_t N = kBatch;
+
+std::vector<Case> cases() {
+  Attrs axis1{{"axis", int64_t(1)}}, axis0{{"axis", int64_t(0)}};
+  return {
+      {"constant f32[N, 3]", OpKind::Constant, {}, Attrs{{"value", 0.25}}, 1e-6, {DType::F32, {N, 3}}},
+      {"constant i32[5]", OpKind::Constant, {}, Attrs{{"value", 3.0}}, 1e-6, {DType::I32, {5}}},
+      {"batch_size", OpKind::BatchSize, {}, {}, 1e-6},
+      {"neg", OpKind::Neg, {f32({N, 37})}},
+      {"exp", OpKind::Exp, {f32({N, 37}, -5, 5)}},
+      {"log", OpKind::Log, {f32({N, 37}, 0.01, 10)}},
+      {"sqrt", OpKind::Sqrt, {f32({N, 37}, 0, 10)}},
+      {"relu", OpKind::Relu, {f32({N, 37})}},
+      {"step", OpKind::Step, {f32({N, 37})}},
+      {"sigmoid", OpKind::Sigmoid, {f32({N, 37}, -30, 30)}},
+      {"tanh", OpKind::Tanh, {f32({N, 37}, -5, 5)}},
+      {"add [N,10]+[10]", OpKind::Add, {f32({N, 10}), f32({10})}},
+      {"sub [N,1]-[N,10]", OpKind::Sub, {f32({N, 1}), f32({N, 10})}},
+      {"mul [3,N,5]*[N,1]", OpKind::Mul, {f32({3, N, 5}), f32({N, 1})}},
+      {"mul scalar", OpKind::Mul, {f32({}), f32({N, 13})}},
+      {"div [N,20]/[20]", OpKind::Div, {f32({N, 20}), f32({20}, 0.5, 2)}},
+      {"equal f32", OpKind::Equal, {f32({N, 10}, 0, 3), f32({10}, 0, 3)}},
+      {"equal i32", OpKind::Equal, {i32({N}, 0, 3), i32({N}, 0, 3)}},
+      {"matmul [N,13]x[13,10]", OpKind::MatMul, {f32({N, 13}), f32({13, 10})}, {}, 1e-4},
+      {"matmul K=N [20,N]x[N,33]", OpKind::MatMul, {f32({20, N}), f32({N, 33})}, {}, 1e-4},
+      {"matmul [1,1]x[1,1]", OpKind::MatMul, {f32({1, 1}), f32({1, 1})}, {}, 1e-4},
+      {"matmul [45,70]x[70,77]", OpKind::MatMul, {f32({45, 70}), f32({70, 77})}, {}, 1e-4},
+      {"matmul [N,784]x[784,512]", OpKind::MatMul, {f32({N, 784}), f32({784, 512})}, {}, 1e-4,
+       {}, {64}},
+      {"reshape [N,28,28]->[N,784]", OpKind::Reshape, {f32({N, 28, 28})},
+       shape_attr("shape", {N, 784})},
+      {"reshape [N,784]->[N,28,28]", OpKind::Reshape, {f32({N, 784})},
+       shape_attr("shape", {N, 28, 28})},
+      {"reshape [N,6]->[N,2,3]", OpKind::Reshape, {f32({N, 6})}, shape_attr("shape", {N, 2, 3})},
+      {"reshape [N,4]->[2,N,2]", OpKind::Reshape, {f32({N, 4})}, shape_attr("shape", {2, N, 2})},
+      {"reshape [3,4,1]->[1,2,6]", OpKind::Reshape, {f32({3, 4, 1})},
+       shape_attr("shape", {1, 2, 6})},
+      {"reshape i32 [N]->[N,1]", OpKind::Reshape, {i32({N}, 0, 9)}, shape_attr("shape", {N, 1})},
+      {"transpose [N,5,3] {2,0,1}", OpKind::Transpose, {f32({N, 5, 3})},
+       shape_attr("perm", {2, 0, 1})},
+      {"transpose [N,37] {1,0}", OpKind::Transpose, {f32({N, 37})}, shape_attr("perm", {1, 0})},
+      {"broadcast [1]->[N]", OpKind::Broadcast, {f32({1})}, shape_attr("shape", {N})},
+      {"broadcast [3,1]->[N,3,4]", OpKind::Broadcast, {f32({3, 1})},
+       shape_attr("shape", {N, 3, 4})},
+      {"one_hot [N] classes 10", OpKind::OneHot, {i32({N}, -1, 11)},
+       Attrs{{"classes", int64_t(10)}}},
+      {"reduce_sum [N,37] over N", OpKind::ReduceSum, {f32({N, 37})}, axes({0}, 0), 1e-4},
+      {"reduce_sum [N,37] over 1 keepdims", OpKind::ReduceSum, {f32({N, 37})}, axes({1}, 1), 1e-4},
+      {"reduce_sum [N,3,5] over 0,2", OpKind::ReduceSum, {f32({N, 3, 5})}, axes({0, 2}, 0), 1e-4},
+      {"reduce_sum [4,5] no axes", OpKind::ReduceSum, {f32({4, 5})}, axes({}, 0)},
+      {"reduce_max [N,10] over 1", OpKind::ReduceMax, {f32({N, 10})}, axes({1}, 0)},
+      {"reduce_max [N,37] over N keepdims", OpKind::ReduceMax, {f32({N, 37})}, axes({0}, 1)},
+      {"reduce_mean [N,10] over all", OpKind::ReduceMean, {f32({N, 10})}, axes({0, 1}, 0), 1e-4},
+      {"reduce_mean [N,5,3] over 1", OpKind::ReduceMean, {f32({N, 5, 3})}, axes({1}, 1), 1e-4},
+      {"softmax [N,10] axis 1", OpKind::Softmax, {f32({N, 10}, -10, 10)}, axis1},
+      {"softmax [N,10] axis 0", OpKind::Softmax, {f32({N, 10}, -10, 10)}, axis0},
+      {"softmax [37] axis 0", OpKind::Softmax, {f32({37}, -10, 10)}, axis0},
+      {"log_softmax [N,3,5] axis 1", OpKind::LogSoftmax, {f32({N, 3, 5}, -10, 10)}, axis1},
+      {"cross_entropy [N,10]", OpKind::CrossEntropy, {f32({N, 10}, -10, 10), i32({N}, 0, 10)},
+       {}, 1e-5, {}, {1, 7, 13, 64}},
+      {"cross_entropy bad labels", OpKind::CrossEntropy,
+       {f32({N, 10}, -10, 10), i32({N}, -2, 12)}, {}, 1e-5, {}, {13}},
+  };
+}
+
+/// A one-node IR function computing the case's op on fresh arguments. A
+/// leading f32[N] argument, unused, tells the interpreter the batch size
+/// when no operand has N.
+struct OneOp {
+  Function f;
+  ValueId result;
+  bool batch_arg;
+};
+
+OneOp build(const Case &c) {
+  OneOp o;
+  o.f.name = "one_op";
+  Builder b(o.f);
+  o.batch_arg = std::none_of(c.operands.begin(), c.operands.end(),
+                             [](const Operand &p) { return p.type.has_batch(); });
+  if (o.batch_arg)
+    b.arg("batch", {DType::F32, {N}});
+  std::vector<ValueId> args;
+  for (size_t i = 0; i < c.operands.size(); ++i)
+    args.push_back(b.arg("x" + std::to_string(i), c.operands[i].type));
+  if (c.op == OpKind::Constant)
+    o.result = b.constant(c.attrs.get_float("value"), c.declared);
+  else
+    o.result = b.op(c.op, args, c.attrs);
+  o.f.outputs.push_back({"y", o.result});
+  return o;
+}
+
+/// Halide extents of an IR shape: reversed, N bound to `batch`.
+std::vector<int> halide_extents(const Shape &s, int64_t batch) {
+  std::vector<int> e;
+  for (auto it = s.rbegin(); it != s.rend(); ++it)
+    e.push_back(static_cast<int>(*it == kBatch ? batch : *it));
+  return e;
+}
+
+/// The op lowered and JIT-compiled once, for every batch size.
+struct Compiled {
+  std::vector<Halide::ImageParam> inputs;
+  Halide::Param<int32_t> batch{"batch"};
+  Halide::Pipeline pipeline;
+};
+
+Compiled compile(const Case &c, const Node &node, const Halide::Target &target) {
+  Compiled k;
+  std::vector<hl::Value> values;
+  for (size_t i = 0; i < c.operands.size(); ++i) {
+    const TensorType &t = c.operands[i].type;
+    Halide::ImageParam ip(hl::halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
+    std::vector<Halide::Var> v(t.rank());
+    Halide::Func wrap("wrap" + std::to_string(i));
+    wrap(v) = ip(v);
+    k.inputs.push_back(ip);
+    values.push_back({wrap, t});
+  }
+  Halide::Func out = hl::lower_op(node, values, k.batch);
+  hl::schedule_output(node, out, target);
+  k.pipeline = Halide::Pipeline(out);
+  k.pipeline.compile_jit(target);
+  return k;
+}
+
+/// A Halide buffer holding `t`: IR row-major order is Halide's dense order.
+Halide::Buffer<> to_buffer(const Tensor &t) {
+  Halide::Buffer<> buf(hl::halide_type(t.dtype), halide_extents(t.shape, 1));
+  for (int64_t i = 0; i < t.size(); ++i) {
+    if (t.dtype == DType::F32)
+      buf.as<float>().data()[i] = static_cast<float>(t[i]);
+    else
+      buf.as<int32_t>().data()[i] = static_cast<int32_t>(t[i]);
+  }
+  return buf;
+}
+
+Tensor from_buffer(const Halide::Buffer<> &buf, const TensorType &type, int64_t batch) {
+  Tensor t(type.dtype, concrete_shape(type.shape, batch));
+  for (int64_t i = 0; i < t.size(); ++i)
+    t[i] = type.dtype == DType::F32 ? buf.as<float>().data()[i] : buf.as<int32_t>().data()[i];
+  return t;
+}
+
+/// Largest error over the output, in units of tol (<= 1 passes); infinite
+/// where NaN appears on one side only.
+double scaled_error(const Tensor &got, const Tensor &want, double tol) {
+  double worst = 0;
+  for (int64_t i = 0; i < want.size(); ++i) {
+    if (std::isnan(want[i]) || std::isnan(got[i])) {
+      if (std::isnan(want[i]) != std::isnan(got[i]))
+        return INFINITY;
+      continue;
+    }
+    double scale = std::max(1.0, std::abs(want[i]));
+    worst = std::max(worst, std::abs(got[i] - want[i]) / (scale * tol));
+  }
+  return worst;
+}
+
+/// Runs case `c` at every batch size it lists (once when nothing has N).
+void check_case(const Case &c, const Halide::Target &target, Pcg32 &rng) {
+  OneOp o = build(c);
+  const Node &node = o.f.node(o.result);
+  Compiled k = compile(c, node, target);
+  bool uses_batch = o.batch_arg ? node.type.has_batch() || c.op == OpKind::BatchSize : true;
+  for (int64_t batch : c.batches) {
+    std::vector<Tensor> args;
+    if (o.batch_arg)
+      args.push_back(Tensor(DType::F32, {batch}));
+    for (size_t i = 0; i < c.operands.size(); ++i) {
+      const Operand &p = c.operands[i];
+      Tensor t(p.type.dtype, concrete_shape(p.type.shape, batch));
+      for (double &v : t.data)
+        v = p.type.dtype == DType::I32 ? std::floor(rng.uniform(p.lo, p.hi)) : rng.uniform(p.lo, p.hi);
+      k.inputs[i].set(to_buffer(t));
+      args.push_back(std::move(t));
+    }
+    k.batch.set(static_cast<int32_t>(batch));
+    Halide::Buffer<> out(hl::halide_type(node.type.dtype), halide_extents(node.type.shape, batch));
+    k.pipeline.realize(out, target);
+    Tensor want = interpret(o.f, args, {}).outputs.at("y");
+    double err = scaled_error(from_buffer(out, node.type, batch), want, c.tol);
+    INFO(c.name << " at batch " << batch << ": error " << err << " x tol " << c.tol);
+    CHECK(err <= 1.0);
+    if (!uses_batch)
+      break;
+  }
+}
+
+} // namespace
+
+TEST_CASE("every op's Halide lowering matches the interpreter", "[halide]") {
+  Halide::Target target = Halide::get_jit_target_from_environment();
+  Pcg32 rng(2024);
+  std::set<OpKind> covered;
+  for (const Case &c : cases()) {
+    SECTION(c.name) {
+      try {
+        check_case(c, target, rng);
+      } catch (const Halide::Error &e) {
+        FAIL(c.name << ": Halide error: " << e.what());
+      }
+    }
+    covered.insert(c.op);
+  }
+  for (OpKind op : all_ops())
+    if (op != OpKind::Arg && op != OpKind::Param) {
+      INFO("no Halide lowering case for op " << op_name(op));
+      CHECK(covered.count(op) == 1);
+    }
+}
+
+// Not part of the suite: GFLOP/s of the MLP's [64,784]x[784,512] matmul
+// kernel, JIT-compiled for the host. HL_NUM_THREADS sets the thread count.
+TEST_CASE("matmul [64,784]x[784,512] throughput", "[.][halide-bench]") {
+  Halide::Target target = Halide::get_jit_target_from_environment();
+  Case c{"bench", OpKind::MatMul, {f32({N, 784}), f32({784, 512})}};
+  OneOp o = build(c);
+  const Node &node = o.f.node(o.result);
+  Compiled k = compile(c, node, target);
+  Pcg32 rng(7);
+  for (int i = 0; i < 2; ++i) {
+    Tensor t(DType::F32, concrete_shape(c.operands[i].type.shape, 64));
+    for (double &v : t.data)
+      v = rng.uniform(-1, 1);
+    k.inputs[i].set(to_buffer(t));
+  }
+  k.batch.set(64);
+  if (const char *dump = getenv("NETC_DUMP_ASM")) // the kernel's assembly, for inspection
+    k.pipeline.compile_to_assembly(dump, k.pipeline.infer_arguments(), "mm", target);
+  Halide::Buffer<float> out(512, 64);
+  std::vector<double> gflops;
+  for (int run = 0; run < 9; ++run) {
+    auto t0 = std::chrono::steady_clock::now();
+    const int reps = 50;
+    for (int r = 0; r < reps; ++r)
+      k.pipeline.realize(out, target);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    gflops.push_back(2.0 * 64 * 784 * 512 * reps / s / 1e9);
+  }
+  std::sort(gflops.begin(), gflops.end());
+  WARN("matmul [64,784]x[784,512]: median " << gflops[gflops.size() / 2] << " GFLOP/s (min "
+                                           << gflops.front() << ", max " << gflops.back() << ")");
+}

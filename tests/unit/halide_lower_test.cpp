@@ -305,3 +305,81 @@ TEST_CASE("matmul [64,784]x[784,512] throughput", "[.][halide-bench]") {
   WARN("matmul [64,784]x[784,512]: median " << gflops[gflops.size() / 2] << " GFLOP/s (min "
                                            << gflops.front() << ", max " << gflops.back() << ")");
 }
+
+namespace {
+
+/// Lowers every non-arg node of `f` in order into one kernel (as
+/// codegen/Kernels.cpp does), schedules its last node as the output, and
+/// compares with the interpreter at batches 1, 7 and 64.
+void check_kernel(const Function &f, const std::vector<std::pair<double, double>> &ranges) {
+  Halide::Target target = Halide::get_jit_target_from_environment();
+  Halide::Param<int32_t> batch("batch");
+  std::vector<Halide::ImageParam> inputs;
+  std::vector<hl::Value> values;
+  for (const Node &n : f.nodes) {
+    if (n.op == OpKind::Arg) {
+      Halide::ImageParam ip(hl::halide_type(n.type.dtype), n.type.rank());
+      std::vector<Halide::Var> v(n.type.rank());
+      Halide::Func wrap;
+      wrap(v) = ip(v);
+      inputs.push_back(ip);
+      values.push_back({wrap, n.type});
+      continue;
+    }
+    std::vector<hl::Value> operands;
+    for (ValueId o : n.operands)
+      operands.push_back(values[o]);
+    values.push_back({hl::lower_op(n, operands, batch), n.type});
+  }
+  const Node &root = f.nodes.back();
+  hl::schedule_output(root, values.back().func, target);
+  Halide::Pipeline p(values.back().func);
+  p.compile_jit(target);
+  Pcg32 rng(11);
+  for (int64_t b : kBatches) {
+    std::vector<Tensor> args;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const TensorType &t = f.nodes[i].type;
+      Tensor x(t.dtype, concrete_shape(t.shape, b));
+      for (double &v : x.data)
+        v = t.dtype == DType::I32 ? std::floor(rng.uniform(ranges[i].first, ranges[i].second))
+                                  : rng.uniform(ranges[i].first, ranges[i].second);
+      inputs[i].set(to_buffer(x));
+      args.push_back(std::move(x));
+    }
+    batch.set(static_cast<int32_t>(b));
+    Halide::Buffer<> out(hl::halide_type(root.type.dtype), halide_extents(root.type.shape, b));
+    p.realize(out, target);
+    Tensor want = interpret(f, args, {}).outputs.at("y");
+    double err = scaled_error(from_buffer(out, root.type, b), want, 1e-4);
+    INFO("batch " << b << ": error " << err << " x tol 1e-4");
+    CHECK(err <= 1.0);
+  }
+}
+
+} // namespace
+
+TEST_CASE("kernels of several ops: matmul epilogues, reductions of matmuls", "[halide]") {
+  Function f;
+  f.name = "kernel";
+  Builder b(f);
+  ValueId x = b.arg("x", {DType::F32, {N, 70}});
+  ValueId w = b.arg("w", {DType::F32, {70, 45}});
+  SECTION("relu(x @ w + bias): the epilogue tiled around the accumulator") {
+    ValueId bias = b.arg("bias", {DType::F32, {45}});
+    ValueId y = b.op(OpKind::Relu, {b.add(b.matmul(x, w), bias)});
+    f.outputs.push_back({"y", y});
+    check_kernel(f, {{-1, 1}, {-1, 1}, {-1, 1}});
+  }
+  SECTION("reduce_sum over N of x @ w: the accumulator computed on its own") {
+    ValueId y = b.reduce_sum(b.matmul(x, w), {0}, false);
+    f.outputs.push_back({"y", y});
+    check_kernel(f, {{-1, 1}, {-1, 1}});
+  }
+  SECTION("cross_entropy(x @ w, labels): row statistics of a matmul") {
+    ValueId labels = b.arg("labels", {DType::I32, {N}});
+    ValueId y = b.op(OpKind::CrossEntropy, {b.matmul(x, w), labels});
+    f.outputs.push_back({"y", y});
+    check_kernel(f, {{-1, 1}, {-1, 1}, {0, 45}});
+  }
+}

@@ -73,6 +73,7 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   Halide::Param<int32_t> batch("batch");
   std::map<ValueId, hl::Value> values;
   std::vector<Halide::Argument> args = {batch};
+  std::vector<Halide::ImageParam> inputs;
   for (size_t i = 0; i < k.inputs.size(); ++i) {
     const TensorType &t = f.type(k.inputs[i]);
     Halide::ImageParam in(hl::halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
@@ -82,6 +83,7 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     wrap(v) = in(as_exprs(v));
     values[k.inputs[i]] = {wrap, t};
     args.push_back(in);
+    inputs.push_back(in);
   }
   for (ValueId id : k.nodes) {
     const Node &n = f.node(id);
@@ -94,7 +96,7 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   Halide::Func out = values.at(k.nodes.back()).func;
   hl::schedule_output(root, out, target);
   constrain([&](int d) { return out.output_buffer().dim(d); }, root.type);
-  return {Halide::Pipeline(out), args};
+  return {Halide::Pipeline(out), args, batch, inputs};
 }
 
 std::string cache_dir() {

@@ -24,6 +24,8 @@ std::optional<Halide::Target> parse_target(const std::string &spec, std::string 
 struct KernelPipeline {
   Halide::Pipeline pipeline;
   std::vector<Halide::Argument> args;
+  Halide::Param<int32_t> batch;
+  std::vector<Halide::ImageParam> inputs;
 };
 KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &target);
 

@@ -1,0 +1,89 @@
+//===- Jit.cpp - Run a planned module in-process with Halide's JIT --------===//
+#include "codegen/Jit.h"
+
+namespace netc::codegen {
+
+struct JitModel::Compiled {
+  KernelPipeline kp;
+};
+
+namespace {
+
+/// A Halide buffer for a slot of IR type `t` at batch `batch`, dims reversed.
+Halide::Buffer<> make_buffer(const TensorType &t, int64_t batch) {
+  std::vector<int> sizes;
+  for (int d = t.rank() - 1; d >= 0; --d)
+    sizes.push_back(static_cast<int>(t.shape[d] == kBatch ? batch : t.shape[d]));
+  return Halide::Buffer<>(t.dtype == DType::F32 ? Halide::Float(32) : Halide::Int(32), sizes);
+}
+
+/// Row-major host data in and out of a Halide buffer (whose dense layout,
+/// with dim 0 innermost, is the same row-major order).
+void fill(Halide::Buffer<> &b, const Tensor &t) {
+  NETC_ASSERT(static_cast<int64_t>(b.number_of_elements()) == t.size(), "size mismatch");
+  if (b.type() == Halide::Float(32)) {
+    float *p = static_cast<float *>(b.data());
+    for (int64_t i = 0; i < t.size(); ++i)
+      p[i] = static_cast<float>(t[i]);
+  } else {
+    int32_t *p = static_cast<int32_t *>(b.data());
+    for (int64_t i = 0; i < t.size(); ++i)
+      p[i] = static_cast<int32_t>(t[i]);
+  }
+}
+
+Tensor read(const Halide::Buffer<> &b, const TensorType &t, int64_t batch) {
+  Tensor out(t.dtype, concrete_shape(t.shape, batch));
+  for (int64_t i = 0; i < out.size(); ++i)
+    out[i] = b.type() == Halide::Float(32) ? static_cast<const float *>(b.data())[i]
+                                           : static_cast<const int32_t *>(b.data())[i];
+  return out;
+}
+
+} // namespace
+
+JitModel::JitModel(const Module &m, const Halide::Target &target)
+    : m_(m), target_(target), plan_(plan_model(m, target.to_string())) {
+  for (const Kernel &k : plan_.kernels) {
+    auto c = std::make_unique<Compiled>(Compiled{build_kernel_pipeline(k, target_)});
+    c->kp.pipeline.compile_jit(target_);
+    kernels_.push_back(std::move(c));
+  }
+}
+
+JitModel::~JitModel() = default;
+
+std::map<std::string, Tensor> JitModel::call(const std::string &name,
+                                              const std::vector<Tensor> &args, ParamStore &params) {
+  const FunctionPlan *fp = nullptr;
+  for (const FunctionPlan &f : plan_.functions)
+    if (f.name == name)
+      fp = &f;
+  NETC_ASSERT(fp, "no function @" + name);
+  NETC_ASSERT(args.size() == fp->args.size(), "wrong number of arguments");
+  int64_t batch = args.empty() || args[0].shape.empty() ? 1 : args[0].shape[0];
+
+  std::vector<Halide::Buffer<>> slots(plan_.slots.size());
+  for (size_t s = 0; s < plan_.slots.size(); ++s)
+    slots[s] = make_buffer(plan_.slots[s].type, batch);
+  for (size_t i = 0; i < m_.params.size(); ++i)
+    fill(slots[i], params.at(m_.params[i].name));
+  for (size_t i = 0; i < args.size(); ++i)
+    fill(slots[fp->args[i].slot], args[i]);
+
+  for (const KernelCall &call : fp->calls) {
+    KernelPipeline &kp = kernels_[call.kernel]->kp;
+    kp.batch.set(static_cast<int32_t>(batch));
+    for (size_t i = 0; i < call.inputs.size(); ++i)
+      kp.inputs[i].set(slots[call.inputs[i]]);
+    kp.pipeline.realize(slots[call.output], target_);
+  }
+  std::map<std::string, Tensor> out;
+  for (const NamedSlot &o : fp->outputs)
+    out[o.name] = read(slots[o.slot], plan_.slots[o.slot].type, batch);
+  for (const NamedSlot &u : fp->updates)
+    params[u.name] = read(slots[u.slot], plan_.slots[u.slot].type, batch);
+  return out;
+}
+
+} // namespace netc::codegen

@@ -1,0 +1,43 @@
+//===- Jit.h - Run a planned module in-process with Halide's JIT -*- C++ -*-===//
+//
+// Executes exactly what `netc build` compiles (the same plan, the same
+// kernel pipelines and schedules), but JIT-compiled and on host tensors, so
+// tests can compare whole compiled train steps with the reference
+// interpreter without linking a trainer, and `netc bench` can time kernels.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/Kernels.h"
+#include "ir/Interpreter.h"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace netc::codegen {
+
+class JitModel {
+public:
+  /// JIT-compiles every kernel of the plan of `m` for `target` (host by default).
+  JitModel(const Module &m, const Halide::Target &target = Halide::get_host_target());
+  ~JitModel();
+
+  /// Runs function `name` like the trainer's driver does: kernels in order,
+  /// then the updates written into `params`. Arguments are float64 host
+  /// tensors (converted to the slots' float32/int32); outputs come back the
+  /// same way. The batch size is the first argument's N.
+  std::map<std::string, Tensor> call(const std::string &name, const std::vector<Tensor> &args,
+                                     ParamStore &params);
+
+  const ModelPlan &plan() const { return plan_; }
+
+private:
+  struct Compiled;
+  const Module &m_;
+  Halide::Target target_;
+  ModelPlan plan_;
+  std::vector<std::unique_ptr<Compiled>> kernels_;
+};
+
+} // namespace netc::codegen

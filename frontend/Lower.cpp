@@ -84,6 +84,11 @@ bool Lowerer::check_names() {
   }
   for (const Stmt &s : model_.stmts) {
     if (s.kind != Stmt::Kind::Loss) {
+      if (s.kind == Stmt::Kind::Output && s.name == "loss") {
+        diag_.error(s.loc, "`loss` names the model's loss and cannot name an output",
+                    "pick another name, or write `loss expr`");
+        continue;
+      }
       if (is_builtin(s.name)) {
         diag_.error(s.loc, fmt::format("`{}` is a built-in function and cannot name a value",
                                        s.name),

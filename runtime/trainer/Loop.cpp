@@ -1,0 +1,284 @@
+//===- Loop.cpp - Training, evaluation and prediction over a Model --------===//
+//
+// This file implements the data binding, the epoch loop with checkpoints
+// and resumption, evaluation, prediction and the .npy encoder.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/trainer/Loop.h"
+
+#include "runtime/Batcher.h"
+#include "runtime/Metrics.h"
+#include "runtime/trainer/Progress.h"
+
+#include <chrono>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace netc::rt {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// A slot whose only batch dimension is the outermost: row-major [N, ...],
+/// so a batch of k examples is its first k rows.
+bool batch_outermost(const SlotDesc &s) {
+  if (s.shape.empty() || s.shape[0] != kBatchDim)
+    return false;
+  for (size_t i = 1; i < s.shape.size(); ++i)
+    if (s.shape[i] == kBatchDim)
+      return false;
+  return true;
+}
+
+/// Finds `fn`'s f32 input and (when `label`) its i32 [N] label.
+Expected<FnData> fn_data(const ModelDesc &m, const FnDesc &fn, bool label, DataBinding &d) {
+  FnData r;
+  for (const SlotRef &a : fn.args) {
+    const SlotDesc &s = m.slots[size_t(a.slot)];
+    bool is_input = s.type == ElemType::F32, is_label = label && s.type == ElemType::I32 && s.shape.size() == 1;
+    int &target = is_input ? r.input : r.label;
+    if ((!is_input && !is_label) || target >= 0)
+      return fail(fmt::format("`{}` takes `{}: {}`; this trainer supports one f32 input{} only", fn.name, a.name,
+                              slot_type_string(s), label ? " and one i32 class label [N]" : ""));
+    if (!batch_outermost(s))
+      return fail(fmt::format("`{}`'s argument `{}: {}` must have the batch dimension N outermost", fn.name, a.name,
+                              slot_type_string(s)));
+    target = a.slot;
+    std::string &name = is_input ? d.input_name : d.label_name;
+    name = a.name;
+  }
+  if (r.input < 0 || (label && r.label < 0))
+    return fail(fmt::format("`{}` needs one f32 input{}", fn.name, label ? " and one i32 class label" : ""));
+  std::vector<int64_t> shape(m.slots[size_t(r.input)].shape.begin() + 1, m.slots[size_t(r.input)].shape.end());
+  if (!d.input_shape.empty() && d.input_shape != shape)
+    return fail(fmt::format("`{}`'s input `{}` has another shape than the other functions'", fn.name, d.input_name));
+  d.input_shape = shape;
+  return r;
+}
+
+/// The output called `loss`: an f32 scalar.
+Expected<int> loss_slot(const ModelDesc &m, const FnDesc &fn) {
+  const SlotRef *l = fn.output("loss");
+  if (!l || m.slots[size_t(l->slot)].type != ElemType::F32 || m.slots[size_t(l->slot)].has_batch_dim())
+    return fail(fmt::format("`{}` has no f32 `loss` output", fn.name));
+  return l->slot;
+}
+
+Expected<void> bind_eval(const ModelDesc &m, const FnDesc &fn, DataBinding &d) {
+  Expected<FnData> data = fn_data(m, fn, true, d);
+  Expected<int> loss = data ? loss_slot(m, fn) : Expected<int>(Error{data.error()});
+  if (!loss)
+    return Error{loss.error()};
+  d.eval = *data, d.eval_loss = *loss;
+  for (const SlotRef &o : fn.outputs) {
+    if (o.name == "loss")
+      continue;
+    const SlotDesc &s = m.slots[size_t(o.slot)];
+    if (s.type != ElemType::F32 || s.shape.size() != 2 || !batch_outermost(s))
+      return fail(
+          fmt::format("eval's output `{}: {}` must be f32[N, classes] to score accuracy", o.name, slot_type_string(s)));
+    d.eval_scores = o.slot, d.scores_name = o.name, d.num_classes = s.shape[1];
+    return {};
+  }
+  return fail("eval has no output besides `loss` to score accuracy with");
+}
+
+Expected<void> bind_predict(const ModelDesc &m, const FnDesc &fn, DataBinding &d) {
+  Expected<FnData> data = fn_data(m, fn, false, d);
+  if (!data)
+    return Error{data.error()};
+  if (fn.outputs.empty())
+    return fail("predict has no output");
+  const SlotDesc &s = m.slots[size_t(fn.outputs[0].slot)];
+  if (s.type != ElemType::F32 || !batch_outermost(s))
+    return fail(
+        fmt::format("predict's output `{}: {}` must be f32 with N outermost", fn.outputs[0].name, slot_type_string(s)));
+  d.predict = *data, d.predict_output = fn.outputs[0].slot, d.predict_output_name = fn.outputs[0].name;
+  return {};
+}
+
+/// Copies examples `idx` into `fd`'s argument slots.
+void gather(Model &model, const FnData &fd, const Dataset &data, std::span<const int64_t> idx,
+            std::vector<int32_t> &scratch) {
+  size_t k = idx.size(), row = size_t(data.example_size());
+  std::span<float> inputs(model.f32(fd.input), k * row);
+  scratch.resize(k);
+  std::span<int32_t> labels = fd.label >= 0 ? std::span<int32_t>(model.i32(fd.label), k) : std::span(scratch);
+  gather_batch(data, idx, inputs, labels);
+}
+
+Expected<void> checkpoint(const Model &model, const TrainSettings &s, const TrainPosition &pos) {
+  if (s.checkpoint.empty())
+    return {};
+  return save_checkpoint(s.checkpoint, model, {model.desc().name, pos, s.seed, s.batch});
+}
+
+/// Runs the batches of epoch `pos.epoch` from `pos.step` on, advancing
+/// `pos`; sets `stopped` when the global step reaches max_steps.
+Expected<void> run_epoch(Model &model, const DataBinding &d, const Dataset &data, Batcher &batches,
+                         const TrainSettings &s, TrainPosition &pos, EpochStats &st, bool &stopped, std::ostream &out) {
+  RunningMean loss;
+  std::vector<int32_t> scratch;
+  Progress progress(out, s.progress && !s.quiet, fmt::format("epoch {}/{}", pos.epoch + 1, s.epochs),
+                    batches.num_batches());
+  auto t0 = Clock::now();
+  while (pos.step < batches.num_batches()) {
+    std::span<const int64_t> idx = batches.batch(pos.step);
+    gather(model, d.train, data, idx, scratch);
+    if (Expected<void> ok = model.call("train_step", int64_t(idx.size())); !ok)
+      return ok;
+    loss.add(model.f32(d.train_loss)[0], double(idx.size()));
+    st.examples += int64_t(idx.size());
+    ++pos.step, ++pos.global_step, ++st.batches;
+    progress.update(pos.step, st.examples);
+    stopped = s.max_steps > 0 && pos.global_step >= s.max_steps;
+    bool periodic = s.save_every_steps > 0 && pos.global_step % s.save_every_steps == 0;
+    if (stopped || (periodic && pos.step < batches.num_batches()))
+      if (Expected<void> ok = checkpoint(model, s, pos); !ok)
+        return ok;
+    if (stopped)
+      break;
+  }
+  double secs = seconds_since(t0);
+  st.train_loss = loss.mean();
+  st.samples_per_s = secs > 0 ? double(st.examples) / secs : 0;
+  return {};
+}
+
+} // namespace
+
+Expected<DataBinding> bind_data(const ModelDesc &m) {
+  DataBinding d;
+  if (const FnDesc *fn = m.function("train_step")) {
+    Expected<FnData> data = fn_data(m, *fn, true, d);
+    Expected<int> loss = data ? loss_slot(m, *fn) : Expected<int>(Error{data.error()});
+    if (!loss)
+      return Error{loss.error()};
+    d.train = *data, d.train_loss = *loss;
+  }
+  if (const FnDesc *fn = m.function("eval"))
+    if (Expected<void> ok = bind_eval(m, *fn, d); !ok)
+      return Error{ok.error()};
+  if (const FnDesc *fn = m.function("predict"))
+    if (Expected<void> ok = bind_predict(m, *fn, d); !ok)
+      return Error{ok.error()};
+  return d;
+}
+
+std::string format_epoch(const EpochStats &e, int64_t epochs) {
+  std::string line = fmt::format("epoch {}/{}: train loss ", e.epoch + 1, epochs);
+  line += e.batches ? fmt::format("{:.4f}", e.train_loss) : "-";
+  if (e.evaluated)
+    line += fmt::format(", held-out loss {:.4f}, accuracy {:.2f}%", e.eval_loss, 100 * e.accuracy);
+  return line + fmt::format(", {:.0f} samples/s, {:.1f} s", e.samples_per_s, e.seconds);
+}
+
+Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &data, const Dataset *held,
+                             const TrainSettings &s, TrainPosition start, std::ostream &out) {
+  if (!model.has_function("train_step"))
+    return fail(
+        fmt::format("model `{}` has no train_step (it has no loss), so there is nothing to train", model.desc().name));
+  TrainSummary sum;
+  sum.position = start;
+  TrainPosition &pos = sum.position;
+  Batcher batches = Batcher::shuffled(data.size(), s.batch, s.seed);
+  int64_t saved_at = -1;
+  for (; pos.epoch < s.epochs; ++pos.epoch, pos.step = 0) {
+    auto t0 = Clock::now();
+    batches.set_epoch(pos.epoch);
+    EpochStats st;
+    st.epoch = pos.epoch;
+    if (Expected<void> ok = run_epoch(model, d, data, batches, s, pos, st, sum.stopped_early, out); !ok)
+      return Error{ok.error()};
+    sum.examples_seen += st.examples;
+    if (sum.stopped_early) {
+      saved_at = pos.global_step;
+      break;
+    }
+    if (held && model.has_function("eval")) {
+      Expected<EvalResult> r = evaluate(model, d, *held, s.batch);
+      if (!r)
+        return Error{r.error()};
+      st.eval_loss = r->loss, st.accuracy = r->accuracy, st.evaluated = true;
+    }
+    st.seconds = seconds_since(t0);
+    if (!s.quiet)
+      out << format_epoch(st, s.epochs) << std::endl;
+    sum.epochs.push_back(st);
+    if (Expected<void> ok = checkpoint(model, s, {pos.epoch + 1, 0, pos.global_step}); !ok)
+      return Error{ok.error()};
+    saved_at = pos.global_step;
+  }
+  // Nothing ran (e.g. resuming a finished run): still leave a checkpoint.
+  if (saved_at != pos.global_step)
+    if (Expected<void> ok = checkpoint(model, s, pos); !ok)
+      return Error{ok.error()};
+  return sum;
+}
+
+Expected<EvalResult> evaluate(Model &model, const DataBinding &d, const Dataset &data, int64_t batch) {
+  Batcher batches = Batcher::sequential(data.size(), std::min(batch, model.max_batch()));
+  RunningMean loss;
+  RunningAccuracy acc;
+  std::vector<int32_t> scratch;
+  for (int64_t b = 0; b < batches.num_batches(); ++b) {
+    std::span<const int64_t> idx = batches.batch(b);
+    int64_t k = int64_t(idx.size());
+    gather(model, d.eval, data, idx, scratch);
+    if (Expected<void> ok = model.call("eval", k); !ok)
+      return Error{ok.error()};
+    loss.add(model.f32(d.eval_loss)[0], double(k));
+    acc.add(std::span<const float>(model.f32(d.eval_scores), size_t(k * d.num_classes)),
+            std::span<const int32_t>(model.i32(d.eval.label), size_t(k)), d.num_classes);
+  }
+  return EvalResult{loss.mean(), acc.accuracy(), acc.seen()};
+}
+
+Expected<Predictions> predict(Model &model, const DataBinding &d, const Dataset &data, int64_t batch) {
+  Batcher batches = Batcher::sequential(data.size(), std::min(batch, model.max_batch()));
+  Predictions p;
+  p.shape = model.desc().slots[size_t(d.predict_output)].shape_at(data.size());
+  std::vector<int32_t> scratch;
+  for (int64_t b = 0; b < batches.num_batches(); ++b) {
+    std::span<const int64_t> idx = batches.batch(b);
+    gather(model, d.predict, data, idx, scratch);
+    if (Expected<void> ok = model.call("predict", int64_t(idx.size())); !ok)
+      return Error{ok.error()};
+    const float *o = model.f32(d.predict_output);
+    p.values.insert(p.values.end(), o, o + model.elements(d.predict_output));
+  }
+  return p;
+}
+
+std::vector<uint8_t> encode_npy(const Predictions &p) {
+  std::string shape;
+  for (int64_t d : p.shape)
+    shape += std::to_string(d) + ", ";
+  // (n, 10) but (n,) for one dimension: Python's tuple syntax.
+  shape.resize(shape.size() - (p.shape.size() > 1 ? 2 : 1));
+  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+  // magic (6) + version (2) + length (2) + dict, padded so the data starts
+  // at a multiple of 64 bytes, ending in '\n'.
+  size_t total = (10 + dict.size() + 1 + 63) / 64 * 64;
+  dict.append(total - 10 - dict.size() - 1, ' ');
+  dict += '\n';
+  std::string head = "\x93NUMPY\x01";
+  head += '\0';
+  head += char(dict.size() & 0xff);
+  head += char(dict.size() >> 8);
+  head += dict;
+  std::vector<uint8_t> out(head.begin(), head.end());
+  out.reserve(out.size() + 4 * p.values.size());
+  for (float v : p.values) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    for (int i = 0; i < 4; ++i)
+      out.push_back(uint8_t(bits >> (8 * i)));
+  }
+  return out;
+}
+
+} // namespace netc::rt

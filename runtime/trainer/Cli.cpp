@@ -1,0 +1,431 @@
+//===- Cli.cpp - The trainer's command line -------------------------------===//
+//
+// This file implements trainer_main: CLI11 subcommands train, eval, predict
+// and info over a ModelABI. Exceptions stay inside this file: CLI11 reports
+// usage errors by throwing, and they become exit code 2 here.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/trainer/Cli.h"
+
+#include "runtime/Dataset.h"
+#include "runtime/Idx.h"
+#include "runtime/Metrics.h"
+#include "runtime/trainer/Checkpoint.h"
+#include "runtime/trainer/Loop.h"
+#include "runtime/trainer/Progress.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <optional>
+#include <sstream>
+
+namespace netc::rt {
+
+namespace {
+
+/// Every flag of every command; each command reads the ones it declares.
+struct Options {
+  std::optional<int64_t> epochs, batch, threads, limit, validate_limit, save_every_steps, max_steps;
+  std::optional<uint64_t> seed;
+  std::optional<double> lr;
+  std::vector<std::string> data, validate;
+  std::string checkpoint, resume, input, format = "text", output;
+  bool quiet = false, no_checkpoint = false;
+};
+
+/// What every command works with.
+struct Context {
+  const ModelABI &abi;
+  const ModelDesc &desc;
+  const Options &o;
+  std::ostream &out, &err;
+
+  int error(const std::string &message) const {
+    err << "error: " << message << "\n";
+    return kExitError;
+  }
+  std::string default_checkpoint() const { return desc.name + ".safetensors"; }
+  int64_t config_batch() const { return desc.config_int("batch", 32); }
+};
+
+std::string source_dir(const ModelDesc &m) {
+  return std::filesystem::path(m.config_string("source.path")).parent_path().string();
+}
+
+/// The data of `prefix` ("data" or "validate"): the flag's two paths or the
+/// train block's, loaded and checked against the model.
+Expected<Dataset> load_data(const Context &c, const DataBinding &d, const std::vector<std::string> &flag,
+                            const std::string &prefix, std::optional<int64_t> limit) {
+  std::string images = flag.size() == 2 ? flag[0] : c.desc.config_string(prefix + ".images");
+  std::string labels = flag.size() == 2 ? flag[1] : c.desc.config_string(prefix + ".labels");
+  if (images.empty() || labels.empty())
+    return fail(fmt::format("the train block of `{}` names no {} data (`{} = idx(...)`); pass --{} IMAGES LABELS",
+                            c.desc.name, prefix == "data" ? "training" : "held-out", prefix, prefix));
+  DatasetOptions opts;
+  opts.limit = limit;
+  Expected<Dataset> ds = load_dataset_from(images, labels, source_dir(c.desc), opts);
+  if (!ds)
+    return ds;
+  if (Expected<void> ok = check_dataset(*ds, d.spec()); !ok)
+    return Error{ok.error()};
+  return ds;
+}
+
+/// Creates the model for batches up to `batch` and initialises it from `seed`.
+Expected<Model> make_model(const Context &c, int64_t batch, uint64_t seed) {
+  Expected<Model> m = Model::create(c.abi, batch);
+  if (m)
+    m->init_params(seed);
+  return m;
+}
+
+/// Writes the learning rate into the optimizer state `lr`.
+Expected<void> set_lr(Model &m, double lr) {
+  const ParamDesc *p = m.desc().param("lr");
+  if (!p || m.desc().slots[size_t(p->slot)].type != ElemType::F32 || m.elements(p->slot) != 1)
+    return fail(fmt::format("--lr: model `{}` has no f32[] learning-rate state `lr`", m.desc().name));
+  m.f32(p->slot)[0] = float(lr);
+  return {};
+}
+
+void set_threads(const Context &c) {
+  if (!c.o.threads)
+    return;
+  if (c.abi.set_num_threads)
+    c.abi.set_num_threads(int(*c.o.threads));
+  else
+    c.err << "note: --threads ignored: no Halide runtime is linked\n";
+}
+
+/// The data binding of a model that must have the function `fn`.
+Expected<DataBinding> binding_for(const Context &c, const char *fn, const char *why) {
+  if (!c.desc.function(fn))
+    return fail(fmt::format("model `{}` has no {} function{}", c.desc.name, fn, why));
+  return bind_data(c.desc);
+}
+
+//===----------------------------------------------------------------------===//
+// train
+//===----------------------------------------------------------------------===//
+
+/// Seed and batch: the flag, else the checkpoint being resumed, else the
+/// train block. A resumed run that changes either cannot match the run it
+/// continues, so that gets a note.
+void choose_seed_batch(const Context &c, const std::optional<CheckpointInfo> &ck, TrainSettings &s) {
+  s.seed = c.o.seed.value_or(ck ? ck->seed : uint64_t(c.desc.config_int("seed", 0)));
+  s.batch = c.o.batch.value_or(ck && ck->batch > 0 ? ck->batch : c.config_batch());
+  if (ck && (s.seed != ck->seed || s.batch != ck->batch))
+    c.err << fmt::format("note: resuming with seed {} and batch {}, but {} was trained with seed {} and batch {}; "
+                         "the result will differ from an uninterrupted run\n",
+                         s.seed, s.batch, c.o.resume, ck->seed, ck->batch);
+}
+
+int run_train(const Context &c) {
+  if (!c.desc.function("train_step"))
+    return c.error(
+        fmt::format("model `{}` has no train_step (it has no loss), so there is nothing to train", c.desc.name));
+  Expected<DataBinding> d = bind_data(c.desc);
+  if (!d)
+    return c.error(d.error());
+  std::optional<CheckpointInfo> ck;
+  if (!c.o.resume.empty()) {
+    Expected<CheckpointInfo> info = read_checkpoint_info(c.o.resume);
+    if (!info)
+      return c.error(info.error());
+    ck = *info;
+  }
+  TrainSettings s;
+  choose_seed_batch(c, ck, s);
+  s.epochs = c.o.epochs.value_or(c.desc.config_int("epochs", 1));
+  s.save_every_steps = c.o.save_every_steps.value_or(0);
+  s.max_steps = c.o.max_steps.value_or(0);
+  s.checkpoint = c.o.no_checkpoint ? "" : c.o.checkpoint.empty() ? c.default_checkpoint() : c.o.checkpoint;
+  s.quiet = c.o.quiet;
+  s.progress = stdout_is_terminal() && &c.out == &std::cout;
+
+  Expected<Dataset> data = load_data(c, *d, c.o.data, "data", c.o.limit);
+  if (!data)
+    return c.error(data.error());
+  std::optional<Dataset> held;
+  bool has_validate = !c.o.validate.empty() || !c.desc.config_string("validate.images").empty();
+  if (has_validate) {
+    Expected<Dataset> v = load_data(c, *d, c.o.validate, "validate", c.o.validate_limit);
+    if (!v)
+      return c.error(v.error());
+    held = std::move(*v);
+  }
+  Expected<Model> m = make_model(c, s.batch, s.seed);
+  if (!m)
+    return c.error(m.error());
+  TrainPosition start;
+  if (ck) {
+    Expected<CheckpointInfo> info = load_checkpoint(c.o.resume, *m);
+    if (!info)
+      return c.error(info.error());
+    start = info->position;
+  }
+  if (c.o.lr)
+    if (Expected<void> ok = set_lr(*m, *c.o.lr); !ok)
+      return c.error(ok.error());
+  set_threads(c);
+  if (!s.quiet) {
+    c.out << fmt::format("training {}: {} examples, {} held out, batch {}, {} epochs, seed {}\n", c.desc.name,
+                         data->size(), held ? held->size() : 0, s.batch, s.epochs, s.seed);
+    if (ck)
+      c.out << fmt::format("resuming from {} at epoch {}, step {} (global step {})\n", c.o.resume, start.epoch + 1,
+                           start.step, start.global_step);
+  }
+  Expected<TrainSummary> sum = train(*m, *d, *data, held ? &*held : nullptr, s, start, c.out);
+  if (!sum)
+    return c.error(sum.error());
+  if (!s.quiet && !s.checkpoint.empty())
+    c.out << fmt::format("{} {} (epoch {}, step {}, global step {})\n", sum->stopped_early ? "stopped; saved" : "saved",
+                         s.checkpoint, sum->position.epoch + 1, sum->position.step, sum->position.global_step);
+  return kExitOk;
+}
+
+//===----------------------------------------------------------------------===//
+// eval, predict
+//===----------------------------------------------------------------------===//
+
+/// Loads the checkpoint the flag names, or the default one; evaluating
+/// random parameters is never what was meant, so a missing file is an error.
+Expected<Model> model_from_checkpoint(const Context &c, int64_t batch) {
+  std::string path = c.o.checkpoint.empty() ? c.default_checkpoint() : c.o.checkpoint;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    return fail(fmt::format("{}: no such checkpoint; train first (`train --checkpoint {}`) or pass --checkpoint FILE",
+                            path, path));
+  Expected<Model> m = make_model(c, batch, 0);
+  if (!m)
+    return m;
+  if (Expected<CheckpointInfo> info = load_checkpoint(path, *m); !info)
+    return Error{info.error()};
+  return m;
+}
+
+int run_eval(const Context &c) {
+  Expected<DataBinding> d = binding_for(c, "eval", " (it has no loss)");
+  if (!d)
+    return c.error(d.error());
+  Expected<Dataset> data = load_data(c, *d, c.o.validate, "validate", c.o.limit);
+  if (!data)
+    return c.error(data.error());
+  Expected<Model> m = model_from_checkpoint(c, c.o.batch.value_or(c.config_batch()));
+  if (!m)
+    return c.error(m.error());
+  set_threads(c);
+  Expected<EvalResult> r = evaluate(*m, *d, *data, m->max_batch());
+  if (!r)
+    return c.error(r.error());
+  c.out << fmt::format("held-out loss {:.4f}, accuracy {:.2f}% ({} examples)\n", r->loss, 100 * r->accuracy, r->count);
+  return kExitOk;
+}
+
+/// The predictions as text: a header line, then one line per example with
+/// its index, argmax and values.
+void print_predictions(std::ostream &out, const Predictions &p, const std::string &name) {
+  size_t row = p.shape[0] ? p.values.size() / size_t(p.shape[0]) : 0;
+  out << fmt::format("# example argmax {}[0..{}]\n", name, row ? row - 1 : 0);
+  for (int64_t i = 0; i < p.shape[0]; ++i) {
+    std::span<const float> v(p.values.data() + size_t(i) * row, row);
+    out << i << ' ' << argmax(v);
+    for (float x : v)
+      out << ' ' << fmt::format("{:.6g}", x);
+    out << '\n';
+  }
+}
+
+int run_predict(const Context &c) {
+  Expected<DataBinding> d = binding_for(c, "predict", "");
+  if (!d)
+    return c.error(d.error());
+  if (c.o.format == "npy" && c.o.output.empty()) {
+    c.err << "error: --format npy needs --output FILE\n";
+    return kExitUsage;
+  }
+  Expected<std::string> path = resolve_data_path(c.o.input, source_dir(c.desc));
+  Expected<HostArray> inputs =
+      path ? load_idx_floats(*path, true, c.o.limit) : Expected<HostArray>(Error{path.error()});
+  if (!inputs)
+    return c.error(inputs.error());
+  Dataset data{*path, "", std::move(*inputs), {}};
+  data.labels.assign(size_t(data.size()), 0);
+  ModelDataSpec spec = d->spec();
+  spec.num_classes = 1;
+  if (Expected<void> ok = check_dataset(data, spec); !ok)
+    return c.error(ok.error());
+  Expected<Model> m = model_from_checkpoint(c, c.o.batch.value_or(c.config_batch()));
+  if (!m)
+    return c.error(m.error());
+  set_threads(c);
+  Expected<Predictions> p = predict(*m, *d, data, m->max_batch());
+  if (!p)
+    return c.error(p.error());
+  if (c.o.format == "npy") {
+    std::vector<uint8_t> bytes = encode_npy(*p);
+    if (Expected<void> ok = write_file_atomic(c.o.output, bytes); !ok)
+      return c.error(ok.error());
+    return kExitOk;
+  }
+  if (c.o.output.empty()) {
+    print_predictions(c.out, *p, d->predict_output_name);
+    return kExitOk;
+  }
+  std::ostringstream text;
+  print_predictions(text, *p, d->predict_output_name);
+  std::string s = text.str();
+  if (Expected<void> ok =
+          write_file_atomic(c.o.output, std::span(reinterpret_cast<const uint8_t *>(s.data()), s.size()));
+      !ok)
+    return c.error(ok.error());
+  return kExitOk;
+}
+
+//===----------------------------------------------------------------------===//
+// info
+//===----------------------------------------------------------------------===//
+
+void print_function(std::ostream &out, const ModelDesc &m, const FnDesc &f, bool linked) {
+  auto list = [&](const std::vector<SlotRef> &refs) {
+    std::string s;
+    for (const SlotRef &r : refs)
+      s += (s.empty() ? "" : ", ") + r.name + ": " + slot_type_string(m.slots[size_t(r.slot)]);
+    return s;
+  };
+  out << fmt::format("  {}({}) -> {}{}\n", f.name, list(f.args), list(f.outputs), linked ? "" : "  [not linked]");
+}
+
+/// Each distinct argument (or output) name of all functions, with its type.
+void print_named_slots(std::ostream &out, const ModelDesc &m, bool outputs) {
+  std::vector<std::string> seen;
+  for (const FnDesc &f : m.functions)
+    for (const SlotRef &r : outputs ? f.outputs : f.args) {
+      if (std::find(seen.begin(), seen.end(), r.name) != seen.end())
+        continue;
+      seen.push_back(r.name);
+      out << fmt::format("  {}: {}\n", r.name, slot_type_string(m.slots[size_t(r.slot)]));
+    }
+}
+
+int run_info(const Context &c) {
+  const ModelDesc &m = c.desc;
+  c.out << "model " << m.name << "\ninputs (N is the batch dimension):\n";
+  print_named_slots(c.out, m, false);
+  c.out << "outputs:\n";
+  print_named_slots(c.out, m, true);
+  c.out << "functions:\n";
+  Expected<Model> model = Model::create(c.abi, 1);
+  for (const FnDesc &f : m.functions)
+    print_function(c.out, m, f, model && model->has_function(f.name));
+  int64_t params = 0, state = 0;
+  size_t width = 4;
+  for (const ParamDesc &p : m.params)
+    width = std::max(width, p.name.size());
+  c.out << "parameters and state:\n";
+  for (const ParamDesc &p : m.params) {
+    const SlotDesc &s = m.slots[size_t(p.slot)];
+    int64_t n = num_elements(s.shape);
+    (p.is_state ? state : params) += n;
+    c.out << fmt::format("  {:<{}}  {:<5}  {:<20} {:>10}  init {}\n", p.name, width, p.is_state ? "state" : "param",
+                         slot_type_string(s), n, p.init.empty() ? "zeros" : p.init);
+  }
+  c.out << fmt::format("total: {} parameters, {} state elements\n", params, state);
+  c.out << "train-block defaults:\n";
+  for (auto &[key, value] : m.config.items())
+    c.out << fmt::format("  {} = {}\n", key, value.is_string() ? value.get<std::string>() : value.dump());
+  return kExitOk;
+}
+
+//===----------------------------------------------------------------------===//
+// The command line
+//===----------------------------------------------------------------------===//
+
+void add_common(CLI::App *cmd, Options &o) {
+  cmd->add_option("--batch", o.batch, "examples per batch (default: the train block's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", o.threads, "Halide worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--limit", o.limit, "use only the first N examples")->check(CLI::PositiveNumber);
+}
+
+void add_train(CLI::App &app, Options &o) {
+  CLI::App *t = app.add_subcommand("train", "train the model; checkpoint at every epoch end");
+  add_common(t, o);
+  t->add_option("--epochs", o.epochs, "epochs to train (default: the train block's)")->check(CLI::NonNegativeNumber);
+  t->add_option("--lr", o.lr, "learning rate (written into the optimizer state `lr`)")
+      ->check(CLI::Validator(
+          [](std::string &s) {
+            char *end = nullptr;
+            double v = std::strtod(s.c_str(), &end);
+            return end != s.c_str() && *end == 0 && std::isfinite(v) ? std::string() : "must be a finite number";
+          },
+          "FLOAT"));
+  t->add_option("--seed", o.seed, "seed for initialisation and shuffling");
+  t->add_option("--data", o.data, "training images and labels (IDX, optionally .gz)")->expected(2);
+  t->add_option("--validate", o.validate, "held-out images and labels")->expected(2);
+  t->add_option("--validate-limit", o.validate_limit, "use only the first N held-out examples")
+      ->check(CLI::PositiveNumber);
+  t->add_option("--checkpoint", o.checkpoint, "where to save (default: <model>.safetensors)");
+  t->add_flag("--no-checkpoint", o.no_checkpoint, "save no checkpoint");
+  t->add_option("--resume", o.resume, "continue from this checkpoint's epoch and step");
+  t->add_option("--save-every-steps", o.save_every_steps, "also checkpoint every N steps")
+      ->check(CLI::NonNegativeNumber);
+  t->add_option("--max-steps", o.max_steps, "stop (and checkpoint) at global step N")->check(CLI::NonNegativeNumber);
+  t->add_flag("-q,--quiet", o.quiet, "print only errors");
+}
+
+void add_eval_predict_info(CLI::App &app, Options &o) {
+  CLI::App *e = app.add_subcommand("eval", "held-out loss and accuracy of a checkpoint");
+  add_common(e, o);
+  e->add_option("--checkpoint", o.checkpoint, "parameters to evaluate (default: <model>.safetensors)");
+  e->add_option("--validate", o.validate, "held-out images and labels")->expected(2);
+  CLI::App *p = app.add_subcommand("predict", "run the model on inputs; print or save its outputs");
+  add_common(p, o);
+  p->add_option("--checkpoint", o.checkpoint, "parameters to use")->required();
+  p->add_option("--input", o.input, "input images (IDX, optionally .gz)")->required();
+  p->add_option("--format", o.format, "text or npy")->check(CLI::IsMember({"text", "npy"}));
+  p->add_option("--output", o.output, "write to FILE instead of stdout");
+  app.add_subcommand("info", "the model's inputs, outputs, parameters and train-block defaults");
+}
+
+int dispatch(const CLI::App &app, const Context &c) {
+  if (app.got_subcommand("train"))
+    return run_train(c);
+  if (app.got_subcommand("eval"))
+    return run_eval(c);
+  if (app.got_subcommand("predict"))
+    return run_predict(c);
+  return run_info(c);
+}
+
+} // namespace
+
+int trainer_main(int argc, const char *const *argv, const ModelABI &abi, std::ostream &out, std::ostream &err) {
+  Expected<ModelDesc> desc = parse_model_json(abi.json ? abi.json : "");
+  if (!desc) {
+    err << "error: " << desc.error() << "\n";
+    return kExitError;
+  }
+  Options o;
+  CLI::App app{fmt::format("Trainer for the model `{}`, compiled by netc.", desc->name)};
+  app.name(argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "trainer");
+  app.require_subcommand(1);
+  add_train(app, o);
+  add_eval_predict_info(app, o);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e, out, err) == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    return dispatch(app, Context{abi, *desc, o, out, err});
+  } catch (const std::exception &e) {
+    err << "error: internal error: " << e.what() << "\n";
+    return kExitError;
+  }
+}
+
+} // namespace netc::rt

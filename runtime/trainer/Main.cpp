@@ -1,0 +1,19 @@
+//===- Main.cpp - The native trainer's entry point ------------------------===//
+//
+// The only file that names the symbols `netc build` generates
+// (runtime/ModelABI.h): it packs them into a ModelABI for trainer_main.
+// Unit tests link the rest of the library with a hand-written model.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/ModelABI.h"
+#include "runtime/trainer/Cli.h"
+
+int main(int argc, char **argv) {
+  netc::rt::ModelABI abi;
+  abi.json = netc_model_json;
+  abi.train_step = netc_fn_train_step;
+  abi.eval = netc_fn_eval;
+  abi.predict = netc_fn_predict;
+  abi.set_num_threads = halide_set_num_threads;
+  return netc::rt::trainer_main(argc, argv, abi);
+}

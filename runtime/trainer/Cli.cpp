@@ -185,8 +185,7 @@ int run_train(const Context &c) {
   if (!s.quiet && !s.checkpoint.empty())
     c.out << fmt::format("{} {} ({} epochs and {} steps done, global step {})\n",
                          sum->stopped_early ? "stopped; saved" : "saved", s.checkpoint, sum->position.epoch,
-                         sum->position.step, sum->position.global_step); saved" : "saved",
-                         s.checkpoint, sum->position.epoch + 1, sum->position.step, sum->position.global_step);
+                         sum->position.step, sum->position.global_step);
   return kExitOk;
 }
 

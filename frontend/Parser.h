@@ -30,11 +30,4 @@ inline constexpr int kMaxNesting = 256;
 std::unique_ptr<ast::File> parse_tokens(int32_t file, const std::vector<Token> &tokens,
                                         Diagnostics &diag);
 
-/// Levenshtein distance, for did-you-mean hints.
-size_t edit_distance(const std::string &a, const std::string &b);
-
-/// "did you mean `x`?" for the candidate closest to `name`, or "" when none
-/// is close enough to be a likely typo.
-std::string did_you_mean(const std::string &name, const std::vector<std::string> &candidates);
-
 } // namespace netc

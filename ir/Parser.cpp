@@ -25,35 +25,13 @@ using namespace irtext;
 
 namespace {
 
-/// Edit distance, for "did you mean" hints.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-/// "did you mean 'matmul'?" for the op spelling closest to `s`, if close.
+/// "did you mean `matmul`?" for the op spelling closest to `s`, if close.
 std::string suggest_op(std::string_view s) {
-  std::string best;
-  size_t best_d = 3; // suggest only within two edits
-  for (OpKind k : all_ops()) {
-    if (k == OpKind::Arg)
-      continue;
-    size_t d = edit_distance(s, op_name(k));
-    if (d < best_d)
-      best_d = d, best = op_name(k);
-  }
-  return best.empty() ? "" : "did you mean '" + best + "'?";
+  std::vector<std::string> names;
+  for (OpKind k : all_ops())
+    if (k != OpKind::Arg)
+      names.push_back(op_name(k));
+  return did_you_mean(std::string(s), names);
 }
 
 class Parser {

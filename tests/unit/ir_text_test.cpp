@@ -373,12 +373,12 @@ TEST_CASE("unknown ops get a did-you-mean hint and parsing goes on", "[ir]") {
   CHECK(!m);
   CHECK(env.messages() == "t.nir:3:10: error: unknown op 'matmull'\n"
                           "t.nir:4:15: error: use of undefined value %9\n");
-  CHECK(env.diag.all()[0].hint == "did you mean 'matmul'?");
+  CHECK(env.diag.all()[0].hint == "did you mean `matmul`?");
   std::string rendered = env.diag.render(env.diag.all()[0]);
   CHECK(rendered == "t.nir:3:10: error: unknown op 'matmull'\n"
                     "        %0 = matmull %a, %a\n"
                     "             ^\n"
-                    "hint: did you mean 'matmul'?\n");
+                    "hint: did you mean `matmul`?\n");
 }
 
 TEST_CASE("the parser survives hostile input", "[ir]") {

@@ -5,19 +5,9 @@
 // classes, plain SGD), and is handed to the runtime as a ModelABI, the same
 // path Main.cpp takes with the generated symbols.
 //
-// The tests need the netc_trainer library; tests/CMakeLists.txt links it
-// and defines NETC_HAVE_TRAINER. Without both, one test says what is missing
-// instead of breaking the unit-test link.
-//
 //===----------------------------------------------------------------------===//
 #include <catch2/catch.hpp>
 
-#ifndef NETC_HAVE_TRAINER
-TEST_CASE("trainer tests are not built: link netc_trainer and define NETC_HAVE_TRAINER", "[trainer]") {
-  WARN("tests/CMakeLists.txt: target_link_libraries(netc_unit_tests PRIVATE netc_trainer) and "
-       "target_compile_definitions(netc_unit_tests PRIVATE NETC_HAVE_TRAINER=1)");
-}
-#else
 #include "ir/Init.h"
 #include "runtime/Idx.h"
 #include "runtime/trainer/Checkpoint.h"
@@ -608,4 +598,3 @@ TEST_CASE("trainer CLI: --resume continues a stopped run to the same bits", "[tr
   CHECK(param_bytes(ma) == param_bytes(mb));
 }
 
-#endif // NETC_HAVE_TRAINER

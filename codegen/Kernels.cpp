@@ -29,14 +29,6 @@ std::optional<Halide::Target> parse_target(const std::string &spec, std::string 
 
 namespace {
 
-/// Pure variables for a Func of `rank` dimensions.
-std::vector<Halide::Var> vars(int rank) {
-  std::vector<Halide::Var> v;
-  for (int i = 0; i < rank; ++i)
-    v.emplace_back("d" + std::to_string(i));
-  return v;
-}
-
 std::vector<Halide::Expr> as_exprs(const std::vector<Halide::Var> &v) {
   return {v.begin(), v.end()};
 }
@@ -79,7 +71,7 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     Halide::ImageParam in(hl::halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
     constrain([&](int d) { return in.dim(d); }, t);
     Halide::Func wrap("in" + std::to_string(i) + "_f");
-    std::vector<Halide::Var> v = vars(t.rank());
+    std::vector<Halide::Var> v = hl::make_vars(t.rank());
     wrap(v) = in(as_exprs(v));
     values[k.inputs[i]] = {wrap, t};
     args.push_back(in);

@@ -17,9 +17,6 @@
 
 namespace netc::hl {
 
-/// Fresh pure Vars in Halide order for a value of IR rank `rank`.
-std::vector<Halide::Var> make_vars(int rank);
-
 /// The same Vars as Exprs in IR order (outermost first).
 std::vector<Halide::Expr> ir_index(const std::vector<Halide::Var> &vars);
 

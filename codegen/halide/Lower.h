@@ -25,6 +25,9 @@ struct Value {
 /// The extent of IR dimension `d` (a constant, or `batch` for N).
 Halide::Expr extent(int64_t d, const Halide::Expr &batch);
 
+/// `rank` fresh pure Vars, Halide order (the first is the innermost).
+std::vector<Halide::Var> make_vars(int rank);
+
 /// The Halide element type of an IR dtype.
 Halide::Type halide_type(DType t);
 
@@ -35,7 +38,9 @@ Halide::Type halide_type(DType t);
 Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Halide::Expr &batch);
 
 /// Schedules `out`, the output of a kernel whose root node is `n`, for the
-/// CPU: vectorised inner loops, parallel outer loops, matmul tiled for cache
+/// CPU. Precondition: `out` is the pipeline's output Func (the schedule
+/// reads its output_buffer() bounds).
+/// Vectorised inner loops, parallel outer loops, matmul tiled for cache
 /// and registers. `target` is the Halide target the kernel compiles for.
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target);
 

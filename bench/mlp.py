@@ -8,11 +8,15 @@ samples/s (the held-out evaluation is not timed), the ratio netc / PyTorch,
 and each one's peak resident memory. Also times `netc build` cold (empty
 kernel cache) and cached.
 
-PyTorch is configured at its best on these machines: OPENBLAS_CORETYPE is
-unset (the machine's environment pins it to Haswell, which halves OpenBLAS),
-and the OpenMP build of OpenBLAS is preferred over the pthread one, which
-fights torch's OpenMP threads. Needs Debian's python3-torch (run with
-/usr/bin/python3); without it the PyTorch column says so.
+PyTorch is configured at its best on these machines: Debian's torch calls
+whatever libblas.so.3 is installed (the reference BLAS by default, about 5
+GFLOP/s), so the OpenMP build of OpenBLAS (libopenblas0-openmp) is put first
+on LD_LIBRARY_PATH (the pthread build fights torch's OpenMP threads); and
+since OpenBLAS 0.3.21 does not recognise Zen 5, the script times torch's
+[64,784]x[784,512] matmul under each OPENBLAS_CORETYPE (unset, SkylakeX,
+Haswell, Zen) and uses the fastest, which it prints. Needs Debian's
+python3-torch and libopenblas0-openmp (run with /usr/bin/python3); without
+torch the PyTorch column says so.
 
 usage: bench/mlp.py [--netc build/netc] [--threads 1,2] [--epochs 1] [--reps 2]
 """
@@ -53,13 +57,37 @@ def peak_rss(cmd, env=None):
     return out, usage.ru_maxrss / 1024.0
 
 
-def torch_env():
+PROBE = """
+import time, torch
+torch.set_num_threads(1)
+a, b = torch.randn(64, 784), torch.randn(784, 512)
+for _ in range(5): a @ b
+t = time.perf_counter()
+for _ in range(200): a @ b
+print(2 * 64 * 784 * 512 * 200 / (time.perf_counter() - t) / 1e9)
+"""
+
+
+def torch_env(coretype):
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
     omp = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
     if os.path.isdir(omp):
         env["LD_LIBRARY_PATH"] = omp + ":" + env.get("LD_LIBRARY_PATH", "")
     return env
+
+
+def best_torch_env():
+    """The BLAS setting under which torch's matmul is fastest, and its GFLOP/s."""
+    best = (None, -1.0)
+    for coretype in ["", "SkylakeX", "Haswell", "Zen"]:
+        r = subprocess.run(["/usr/bin/python3", "-c", PROBE], env=torch_env(coretype),
+                           capture_output=True, text=True)
+        if r.returncode == 0 and float(r.stdout) > best[1]:
+            best = (coretype, float(r.stdout))
+    return best
 
 
 def have_torch():
@@ -87,6 +115,12 @@ def main():
     torch_ok = have_torch()
     if not torch_ok:
         print("PyTorch peer skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)")
+    else:
+        coretype, gflops = best_torch_env()
+        blas = "OpenMP OpenBLAS" if os.path.isdir("/usr/lib/x86_64-linux-gnu/openblas-openmp") else \
+            "the default libblas.so.3 (apt-get install libopenblas0-openmp for a fair peer)"
+        print(f"PyTorch {blas}, OPENBLAS_CORETYPE={coretype or '(unset)'}: "
+              f"[64,784]x[784,512] at {gflops:.0f} GFLOP/s on 1 thread")
     print(f"MLP 784-512-10, SGD momentum, batch {args.batch}, {args.epochs} epoch(s) of 60,000 images")
     print(f"{'threads':>7} {'netc samples/s':>15} {'PyTorch samples/s':>18} {'ratio':>6} "
           f"{'netc peak MiB':>14} {'PyTorch peak MiB':>17} {'netc acc':>9} {'PyTorch acc':>12}")
@@ -101,7 +135,7 @@ def main():
             if torch_ok:
                 out, rss = peak_rss(["/usr/bin/python3", os.path.join(ROOT, "bench", "mlp_torch.py"),
                                      "--epochs", str(args.epochs), "--batch", str(args.batch),
-                                     "--threads", str(t)], torch_env())
+                                     "--threads", str(t)], torch_env(coretype))
                 lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
                 theirs += [l["samples_per_s"] for l in lines]
                 their_acc = 100 * lines[-1]["accuracy"]

@@ -20,6 +20,11 @@ bool ends_with(const std::string &s, const std::string &suffix) {
 }
 
 std::optional<std::string> read_file(const std::string &path, std::string &error) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    error = "it is a directory";
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = std::strerror(errno);

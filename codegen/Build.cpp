@@ -71,7 +71,7 @@ bool build_trainer(const Module &m, const BuildOptions &opts, Diagnostics &diag,
     diag.error(Loc{}, "model `" + m.name + "` has no functions to compile");
     return false;
   }
-  ModelPlan plan = plan_model(m, target->to_string());
+  ModelPlan plan = plan_model(m, target->to_string(), opts.schedule);
 
   if (opts.emit == "halide") {
     for (const Kernel &k : plan.kernels)
@@ -136,9 +136,12 @@ bool build_trainer(const Module &m, const BuildOptions &opts, Diagnostics &diag,
     diag.error(Loc{}, fmt::format("linking {} failed (the linker exited with {})", opts.output, rc));
     return false;
   }
+  int64_t batch = m.config.get_int("batch", 64);
   out << fmt::format("netc: built {}: {} kernels ({} compiled, {} cached), {} functions, {:.1f} s\n",
                      opts.output, plan.kernels.size(), stats.compiled, stats.cached,
                      plan.functions.size(), seconds_since(t0));
+  out << fmt::format("netc: peak arena {} bytes at batch {} ({} without slot reuse)\n",
+                     arena_bytes(plan, batch), batch, unshared_temp_bytes(plan, batch));
   return true;
 }
 

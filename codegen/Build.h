@@ -24,6 +24,8 @@ struct BuildOptions {
   /// model object to `output` without linking).
   std::string emit;
   bool verbose = false;
+  /// manual, adams2019, li2018 or mullapudi2016 (codegen/Plan.h).
+  std::string schedule = "manual";
 };
 
 /// Returns false after reporting errors through `diag`.

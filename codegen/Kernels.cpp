@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -86,9 +88,46 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   }
   const Node &root = f.node(k.nodes.back());
   Halide::Func out = values.at(k.nodes.back()).func;
-  hl::schedule_output(root, out, target);
   constrain([&](int d) { return out.output_buffer().dim(d); }, root.type);
-  return {Halide::Pipeline(out), args, batch, inputs};
+  Halide::Pipeline pipeline(out);
+  if (k.schedule == "manual") {
+    hl::schedule_output(root, out, target, k.exact_tails);
+  } else {
+    // Estimates at the model's batch size, then the plugin's schedule.
+    batch.set_estimate(static_cast<int32_t>(k.batch_estimate));
+    auto estimate = [&](auto dim_of, const TensorType &t) {
+      for (int d = 0; d < t.rank(); ++d) {
+        int64_t e = t.shape[t.rank() - 1 - d];
+        dim_of(d).set_estimate(0, static_cast<int32_t>(e == kBatch ? k.batch_estimate : e));
+      }
+    };
+    for (size_t i = 0; i < inputs.size(); ++i)
+      estimate([&](int d) { return inputs[i].dim(d); }, f.type(k.inputs[i]));
+    estimate([&](int d) { return out.output_buffer().dim(d); }, root.type);
+    load_autoscheduler(k.schedule);
+    pipeline.auto_schedule(autoscheduler_name(k.schedule), target,
+                           Halide::MachineParams(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+                                                 32 * 1024 * 1024, 40));
+  }
+  return {pipeline, args, batch, inputs};
+}
+
+std::string autoscheduler_name(const std::string &schedule) {
+  if (schedule == "adams2019")
+    return "Adams2019";
+  if (schedule == "li2018")
+    return "Li2018";
+  return "Mullapudi2016";
+}
+
+void load_autoscheduler(const std::string &schedule) {
+  static std::set<std::string> loaded;
+  if (!loaded.insert(schedule).second)
+    return;
+  std::string dir = "/usr/lib/x86_64-linux-gnu/halide14/";
+  if (const char *env = std::getenv("NETC_HALIDE_PLUGIN_DIR"); env && *env)
+    dir = std::string(env) + "/";
+  Halide::load_plugin(dir + "libautoschedule_" + schedule + ".so");
 }
 
 std::string cache_dir() {

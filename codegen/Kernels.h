@@ -27,7 +27,15 @@ struct KernelPipeline {
   Halide::Param<int32_t> batch;
   std::vector<Halide::ImageParam> inputs;
 };
+/// Scheduled as `k.schedule` says: netc's own schedules, or a Halide
+/// autoscheduler plugin (loaded once; Halide::Error if it is missing).
 KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &target);
+
+/// Loads the plugin of autoscheduler `schedule` (adams2019, li2018,
+/// mullapudi2016) from Debian's Halide 14 directory, or $NETC_HALIDE_PLUGIN_DIR.
+void load_autoscheduler(const std::string &schedule);
+/// The name the plugin registers ("Adams2019", ...).
+std::string autoscheduler_name(const std::string &schedule);
 
 /// The directory of cached objects: $NETC_CACHE_DIR, else
 /// $XDG_CACHE_HOME/netc, else ~/.cache/netc (created if missing).

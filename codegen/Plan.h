@@ -9,9 +9,20 @@
 //     identical kernels (same nodes, types and target) share one symbol;
 //   - per function: the kernel calls in order, then the update copies.
 //
-// Grouping today: one kernel per non-leaf node, with constant and
-// batch_size operands inlined into their consumer. The fusion pass (a later
-// issue) will hand codegen larger groups through the same structure.
+// Grouping: the fusion pass's `kernel = k` attributes (passes/Fusion.h);
+// a kernel's nodes are its members plus the inline nodes (constants,
+// batch_size, movement) they read, recomputed in each kernel. IR without
+// those attributes (fusion disabled) gets one kernel per non-leaf node,
+// with constant and batch_size operands inlined.
+//
+// Memory: a temporary slot is reused by a later value of the same type once
+// every kernel that reads its current value has run (lifetimes over each
+// function, in call order; functions never overlap, so the pool of
+// temporaries is shared by all of them). Results (outputs, updates) and
+// arguments keep slots of their own. An update is written in place, straight
+// into its parameter or state slot, when no later kernel reads the old value
+// and its own kernel reads it only pointwise at the element it writes; such
+// kernels use exact tails (no overlapping recomputation), and need no copy.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -39,6 +50,14 @@ struct Kernel {
   std::string key;
   /// The C symbol, `netc_k_` + a hash of key and target.
   std::string symbol;
+  /// The output may alias an input (an in-place update): every loop must
+  /// compute each element once (no ShiftInwards overlap).
+  bool exact_tails = false;
+  /// "manual" (codegen/halide/Schedule.cpp) or a Halide autoscheduler:
+  /// "adams2019", "li2018", "mullapudi2016" (their estimates use
+  /// `batch_estimate` for N).
+  std::string schedule = "manual";
+  int64_t batch_estimate = 64;
 };
 
 struct KernelCall {
@@ -68,11 +87,29 @@ struct ModelPlan {
   std::vector<Slot> slots;
   std::vector<Kernel> kernels;
   std::vector<FunctionPlan> functions;
+  /// The type of every kernel output that is not written in place, over all
+  /// functions: what the temporaries would take without slot reuse.
+  std::vector<TensorType> temp_values;
 };
 
+/// Bytes of a buffer of type `t` at batch `batch`.
+int64_t buffer_bytes(const TensorType &t, int64_t batch);
+
+/// Bytes of the temporaries (slots of role "temp") at batch `batch`: the
+/// arena the step functions work in, beside parameters, state and inputs.
+int64_t arena_bytes(const ModelPlan &plan, int64_t batch);
+
+/// The same without slot reuse (one buffer per kernel output).
+int64_t unshared_temp_bytes(const ModelPlan &plan, int64_t batch);
+
 /// Plans `m` (after the pass pipeline) for `target` (a Halide target string,
-/// part of every kernel's symbol so objects for different targets never mix).
-ModelPlan plan_model(const Module &m, const std::string &target);
+/// part of every kernel's symbol so objects for different targets never mix)
+/// with the kernels scheduled by `schedule` (see Kernel::schedule).
+ModelPlan plan_model(const Module &m, const std::string &target,
+                     const std::string &schedule = "manual");
+
+/// The schedules plan_model accepts.
+const std::vector<std::string> &schedule_names();
 
 /// A stable 64-bit FNV-1a hash, as 16 hex digits.
 std::string stable_hash(const std::string &text);

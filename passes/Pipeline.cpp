@@ -7,6 +7,7 @@
 //   autodiff     @train_step = @eval + the loss's gradient w.r.t. parameters
 //   optimizer    gradients become parameter and state updates
 //   simplify     algebraic rules, constant folding, CSE, DCE
+//   fuse         groups nodes into kernels (a `kernel = k` attribute each)
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Pipeline.h"
@@ -14,6 +15,7 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/Autodiff.h"
+#include "passes/Fusion.h"
 #include "passes/Optimizer.h"
 #include "passes/ShapeInference.h"
 #include "passes/Simplify.h"
@@ -25,7 +27,7 @@ namespace netc {
 
 const std::vector<std::string> &pipeline_pass_names() {
   static const std::vector<std::string> names = {"shape-infer", "verify", "autodiff", "optimizer",
-                                                 "simplify"};
+                                                 "simplify",    "fuse"};
   return names;
 }
 
@@ -96,6 +98,7 @@ bool run_pipeline(Module &m, Diagnostics &diag, const PipelineOptions &opts, std
   r.step("autodiff", differentiate);
   r.step("optimizer", apply_optimizer);
   r.step("simplify", simplify);
+  r.step("fuse", fuse_kernels);
   return !diag.has_errors();
 }
 

@@ -31,4 +31,15 @@ struct InterpTrainOptions {
 };
 int train_interpreted(Module &m, const InterpTrainOptions &o, Diagnostics &diag);
 
+/// `netc bench`: times each kernel of a function (see Bench.cpp).
+struct BenchOptions {
+  std::string schedule = "manual"; // or "all"
+  std::string function = "train_step";
+  std::string target = "host";
+  std::optional<int64_t> batch;
+  int reps = 15;
+  int threads = 0; // 0: Halide's default (all cores)
+};
+int run_bench(const Module &m, const SourceManager &sm, const BenchOptions &o, std::ostream &out);
+
 } // namespace netc

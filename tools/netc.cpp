@@ -5,12 +5,14 @@
 //   netc check model.net                 report errors only
 //   netc ir model.net [--after=PASS] [--print-after-all] [--emit=ast|ir|dot]
 //   netc build model.net -o trainer      compile a native trainer
+//   netc bench model.net [--schedule=S]  time each kernel on the model's shapes
 //   netc train model.net [--epochs N]    train with the reference interpreter
 //
 // Exit status: 0 success, 1 errors in the input, 2 bad command line.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Build.h"
+#include "codegen/Plan.h"
 #include "frontend/Frontend.h"
 #include "ir/Printer.h"
 #include "passes/Pipeline.h"
@@ -104,6 +106,23 @@ int main(int argc, char **argv) {
   build->add_option("--emit", bopts.emit, "obj: write the model's object file instead of linking")
       ->check(CLI::IsMember({"obj"}));
   build->add_flag("-v,--verbose", bopts.verbose, "print the commands netc runs");
+  build->add_option("--schedule", bopts.schedule,
+                    "manual (default), or a Halide autoscheduler: adams2019, li2018, mullapudi2016")
+      ->check(CLI::IsMember(codegen::schedule_names()));
+
+  // netc bench
+  CommonFlags bench_flags;
+  BenchOptions bench_opts;
+  CLI::App *bench = app.add_subcommand("bench", "time each kernel of a model on its real shapes");
+  add_common(bench, bench_flags);
+  bench->add_option("--schedule", bench_opts.schedule,
+                    "manual (default), adams2019, li2018, mullapudi2016, or all (side by side)")
+      ->check(CLI::IsMember({"manual", "adams2019", "li2018", "mullapudi2016", "all"}));
+  bench->add_option("--function", bench_opts.function, "function to time (default: train_step)");
+  bench->add_option("--batch", bench_opts.batch, "batch size (default: the train block's)");
+  bench->add_option("--reps", bench_opts.reps, "timed samples per kernel (default 15)");
+  bench->add_option("--threads", bench_opts.threads, "Halide threads (default: all cores)");
+  bench->add_option("--target", bench_opts.target, "Halide target (default host)");
 
   // netc train
   CommonFlags train_flags;
@@ -196,6 +215,12 @@ int main(int argc, char **argv) {
     bool ok = m && codegen::build_trainer(*m, bopts, diag, std::cout);
     diag.flush(std::cerr);
     return ok ? 0 : 1;
+  }
+
+  if (*bench) {
+    std::optional<Module> m = compile_input(bench_flags.input, bench_flags.front, opts, diag, std::cout);
+    diag.flush(std::cerr);
+    return m ? run_bench(*m, sm, bench_opts, std::cout) : 1;
   }
 
   if (*train) {

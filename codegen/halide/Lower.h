@@ -42,6 +42,9 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
 /// reads its output_buffer() bounds).
 /// Vectorised inner loops, parallel outer loops, matmul tiled for cache
 /// and registers. `target` is the Halide target the kernel compiles for.
-void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target);
+/// `exact_tails`: the output may alias an input (an in-place update), so no
+/// loop may recompute an element (GuardWithIf tails, never ShiftInwards).
+void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
+                     bool exact_tails = false);
 
 } // namespace netc::hl

@@ -46,16 +46,33 @@ int pow2_below(int64_t e) {
   return p;
 }
 
+/// Elements worth one parallel task of a pointwise loop.
+constexpr int64_t kParallelGrain = 4096;
+
 /// Vectorises the innermost of `vars` (Halide order) and parallelises the
 /// outermost of a pointwise stage. `inner_extent` is the innermost extent
 /// when known statically (> 0), which allows ShiftInwards on a pure stage.
 void schedule_pointwise(Stage s, const std::vector<Var> &vars, int vw, int64_t inner_extent,
-                        bool pure) {
+                        bool pure, bool exact = false) {
   if (vars.empty())
     return;
-  if (vars.size() >= 2)
+  if (vars.size() == 2 && inner_extent > 0 && inner_extent < kParallelGrain) {
+    // Narrow rows ([512, 10]): a parallel task per row would cost more than
+    // the row; tasks of about kParallelGrain elements instead.
+    Var o, oi;
+    s.split(vars.back(), o, oi, static_cast<int>(kParallelGrain / inner_extent),
+            TailStrategy::GuardWithIf)
+        .parallel(o);
+  } else if (vars.size() >= 2) {
     s.parallel(vars.back());
-  if (pure && inner_extent > 0) {
+  }
+  if (exact && inner_extent > 0 && inner_extent <= vw) {
+    // The whole row as one vector (odd widths included): no tail to guard.
+    if (inner_extent > 1)
+      s.vectorize(vars[0]);
+    return;
+  }
+  if (pure && inner_extent > 0 && !exact) {
     // A fixed-width vector loop; the last vector shifts inwards to fit.
     int w = std::min(vw, pow2_below(inner_extent));
     if (w > 1)
@@ -99,19 +116,28 @@ void schedule_reduction(Func f, int vw, int64_t inner_extent) {
   schedule_updates(f, vw, inner);
 }
 
-/// Register-block sizes for matmul: columns (a multiple of vw) and rows.
+/// Register-block sizes for matmul: columns (a multiple of the vector
+/// width `vec`) and rows, and the rows of a tile.
 struct MatmulBlock {
-  int cols, rows, tile_rows;
+  int cols, vec, rows, tile_rows;
 };
-MatmulBlock matmul_block(int vw) {
+/// `cols_extent`: the output's column count P when static, else 0. Narrow
+/// outputs use one vector: P lanes when P <= vw (the 10 classes of a
+/// classifier: no tail at all, LLVM splits the odd width), else vw lanes.
+MatmulBlock matmul_block(int vw, int64_t cols_extent) {
   // AVX-512: 8 rows x 2 vectors = 16 of 32 zmm accumulators; AVX2: 4 x 2 of 16.
-  return vw >= 16 ? MatmulBlock{2 * vw, 8, 32} : MatmulBlock{2 * vw, 4, 32};
+  int rows = vw >= 16 ? 8 : 4;
+  if (cols_extent > 0 && cols_extent < 2 * vw) {
+    int w = static_cast<int>(std::min<int64_t>(vw, cols_extent));
+    return MatmulBlock{w, w, rows, 32};
+  }
+  return MatmulBlock{2 * vw, vw, rows, 32};
 }
 
 /// The accumulator computed on its own (its consumer is not tileable): the
 /// update blocked over rows and vectorised over columns.
 void schedule_matmul_alone(Func acc, int vw) {
-  MatmulBlock b = matmul_block(vw);
+  MatmulBlock b = matmul_block(vw, 0);
   Var j = acc.args()[0], i = acc.args()[1];
   schedule_pointwise(acc, acc.args(), vw, 0, true);
   Halide::RVar k(acc.update().get_schedule().rvars()[0].var);
@@ -126,13 +152,13 @@ void schedule_matmul_alone(Func acc, int vw) {
 
 /// Tiles `s`, a stage of the 2-D output, into the loop nest the accumulator
 /// is computed in: tiles (fused, parallel) > blocks of rows > rows > columns.
-void tile_matmul_output(Stage s, const Var &j, const Var &i, const MatmulBlock &b, int vw,
+void tile_matmul_output(Stage s, const Var &j, const Var &i, const MatmulBlock &b,
                         TailStrategy tail) {
   Var jo("jo"), io("io"), ji("ji"), ii("ii"), iii("iii"), t("tile");
   s.tile(j, i, jo, io, ji, ii, b.cols, b.tile_rows, tail)
       .split(ii, ii, iii, b.rows, tail)
       .reorder(ji, iii, ii, jo, io)
-      .vectorize(ji, vw)
+      .vectorize(ji, b.vec)
       .unroll(iii)
       .fuse(jo, io, t)
       .parallel(t);
@@ -143,21 +169,20 @@ void tile_matmul_output(Stage s, const Var &j, const Var &i, const MatmulBlock &
 /// shift inwards at the edges, so every register block is full-sized and
 /// fully unrolled; smaller outputs (M or P below a tile, e.g. batch 1) take
 /// a guarded version of the same loop nest.
-void schedule_matmul(Func out, Func acc, int vw) {
-  MatmulBlock b = matmul_block(vw);
+void schedule_matmul(Func out, Func acc, int vw, bool exact, int64_t cols_extent) {
+  MatmulBlock b = matmul_block(vw, cols_extent);
   Var j = out.args()[0], i = out.args()[1];
   Halide::OutputImageParam buf = out.output_buffer();
   Halide::Expr full = buf.dim(0).extent() >= b.cols && buf.dim(1).extent() >= b.tile_rows;
-  tile_matmul_output(out.specialize(full), j, i, b, vw, TailStrategy::ShiftInwards);
-  tile_matmul_output(out, j, i, b, vw, TailStrategy::GuardWithIf);
+  tile_matmul_output(out.specialize(full), j, i, b,
+                     exact ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards);
+  tile_matmul_output(out, j, i, b, TailStrategy::GuardWithIf);
   Var aj = acc.args()[0], ai = acc.args()[1];
   Halide::RVar k(acc.update().get_schedule().rvars()[0].var);
-  acc.compute_at(out, Var("ii")).vectorize(aj, vw, TailStrategy::GuardWithIf).unroll(ai);
-  acc.update()
-      .reorder(aj, ai, k)
-      .vectorize(aj, vw, TailStrategy::GuardWithIf)
-      .unroll(aj)
-      .unroll(ai);
+  acc.compute_at(out, Var("ii")).vectorize(aj, b.vec, TailStrategy::GuardWithIf).unroll(ai);
+  acc.update().reorder(aj, ai, k).vectorize(aj, b.vec, TailStrategy::GuardWithIf).unroll(ai);
+  if (b.cols > b.vec) // several vectors per row of the block
+    acc.update().unroll(aj);
 }
 
 /// The Funcs with update definitions that `out`'s definition reaches.
@@ -176,7 +201,8 @@ int64_t inner_extent(const TensorType &t) {
 
 } // namespace
 
-void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target) {
+void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
+                     bool exact_tails) {
   int vw = target.natural_vector_size(Halide::Float(32));
   std::optional<Func> acc;
   for (Func f : reductions_below(out)) {
@@ -192,14 +218,14 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
       schedule_reduction(f, vw, 0);
   }
   if (acc) {
-    schedule_matmul(out, *acc, vw);
+    schedule_matmul(out, *acc, vw, exact_tails, inner_extent(n.type));
     return;
   }
   if (out.has_update_definition()) {
     schedule_reduction(out, vw, inner_extent(n.type));
     return;
   }
-  schedule_pointwise(out, out.args(), vw, inner_extent(n.type), true);
+  schedule_pointwise(out, out.args(), vw, inner_extent(n.type), true, exact_tails);
 }
 
 } // namespace netc::hl

@@ -3,6 +3,8 @@
 // The whole train step compiled (the same plan and Halide pipelines `netc
 // build` uses, JIT-compiled here) against the reference interpreter over
 // several SGD steps, at batch sizes that are not multiples of any tile.
+// The fuse pass's kernels, the IR text round trip with `kernel` attributes,
+// fused against unfused train steps, in-place updates and slot reuse.
 //
 //===----------------------------------------------------------------------===//
 #include "TestUtil.h"
@@ -11,6 +13,8 @@
 #include "codegen/Jit.h"
 #include "codegen/Plan.h"
 #include "ir/Parser.h"
+#include "ir/Printer.h"
+#include "passes/Fusion.h"
 #include "passes/Pipeline.h"
 
 #include <catch2/catch.hpp>
@@ -45,6 +49,40 @@ std::vector<Tensor> batch(Pcg32 &rng, int64_t n) {
           random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
 }
 
+/// The module without fusion: one kernel per node (Plan.cpp's fallback).
+Module unfused(Module m) {
+  for (Function &f : m.functions)
+    for (Node &n : f.nodes) {
+      Attrs kept;
+      for (const auto &[k, v] : n.attrs.map())
+        if (k != kKernelAttr)
+          kept.set(k, v);
+      n.attrs = kept;
+    }
+  return m;
+}
+
+/// The kernel number of the node computing `op` whose operand list
+/// includes a param named `param` (or, with param empty, the first `op`).
+int64_t kernel_of(const Function &f, OpKind op, const std::string &param = "") {
+  for (const Node &n : f.nodes) {
+    if (n.op != op)
+      continue;
+    for (ValueId v : n.operands)
+      if (param.empty() || (f.node(v).op == OpKind::Param && f.node(v).attrs.get_str("name") == param))
+        return n.attrs.get_int(kKernelAttr, -1);
+  }
+  return -2;
+}
+
+const FunctionPlan &function_plan(const ModelPlan &p, const std::string &name) {
+  for (const FunctionPlan &f : p.functions)
+    if (f.name == name)
+      return f;
+  FAIL("no function " << name);
+  return p.functions[0];
+}
+
 } // namespace
 
 TEST_CASE("the plan shares parameter slots and deduplicates kernels", "[codegen]") {
@@ -59,7 +97,7 @@ TEST_CASE("the plan shares parameter slots and deduplicates kernels", "[codegen]
   const FunctionPlan &step = plan.functions[2];
   CHECK(step.name == "train_step");
   CHECK(step.updates.size() == 8); // 4 parameters and 4 velocities
-  CHECK(step.copies.size() == 8);
+  CHECK(step.copies.empty()); // every update is written in place (Plan.h)
   // eval and predict compute the same forward layers: shared kernel symbols.
   std::set<std::string> symbols;
   int calls = 0;
@@ -121,4 +159,78 @@ TEST_CASE("compiled train steps match the interpreter over several steps", "[cod
   CHECK(max_rel_error(ce.at("prob"), ie.outputs.at("prob")) < 1e-4);
   std::map<std::string, Tensor> cp = jit.call("predict", {args[0]}, compiled);
   CHECK(max_rel_error(cp.at("prob"), ce.at("prob")) < 1e-6);
+}
+
+// ----- Fusion and the memory plan -----
+
+TEST_CASE("fusion groups the MLP train step into kernels", "[fusion]") {
+  Module m = compile_net(kModel);
+  const Function &step = *m.find_function("train_step");
+  // The forward matmul and its bias add are one kernel.
+  int64_t fwd = kernel_of(step, OpKind::MatMul, "h.dense.w");
+  CHECK(fwd >= 0);
+  CHECK(kernel_of(step, OpKind::Add, "h.dense.b") == fwd);
+  // The momentum update of the first layer's weights holds its gradient's matmul.
+  int64_t velocity = kernel_of(step, OpKind::Mul, "h.dense.w.velocity");
+  int matmuls_there = 0;
+  for (const Node &n : step.nodes)
+    if (n.op == OpKind::MatMul && n.attrs.get_int(kKernelAttr, -1) == velocity)
+      ++matmuls_there;
+  CHECK(matmuls_there == 1);
+  // Inline nodes carry no kernel; every other non-leaf node does.
+  for (const Node &n : step.nodes) {
+    bool leaf = n.op == OpKind::Arg || n.op == OpKind::Param;
+    bool inline_node = n.op == OpKind::Constant || n.op == OpKind::BatchSize ||
+                       n.op == OpKind::Transpose || n.op == OpKind::OneHot;
+    CHECK(n.attrs.has(kKernelAttr) == (!leaf && !inline_node));
+  }
+  ModelPlan plan = plan_model(m, "host"), plain = plan_model(unfused(m), "host");
+  CHECK(function_plan(plan, "train_step").calls.size() == 15);
+  CHECK(function_plan(plain, "train_step").calls.size() > 30);
+}
+
+TEST_CASE("IR with kernel attributes round-trips through text", "[fusion]") {
+  Module m = compile_net(kModel);
+  std::string text = print_module(m);
+  CHECK(text.find("kernel = 0") != std::string::npos);
+  SourceManager sm;
+  Diagnostics diag(sm);
+  std::optional<Module> again = parse_module(sm.add("m.nir", text), diag);
+  REQUIRE(again);
+  CHECK(print_module(*again) == text);
+}
+
+TEST_CASE("fused and unfused train steps compute the same thing", "[fusion][slow]") {
+  Module m = compile_net(kModel);
+  Module plain = unfused(m);
+  JitModel fused_jit(m), plain_jit(plain);
+  ParamStore a = init_params(m, 7), b = a;
+  Pcg32 rng(3);
+  for (int64_t n : {13, 1, 7, 64, 5}) {
+    INFO("batch " << n);
+    std::vector<Tensor> args = {random_tensor({n, 4, 5}, [&] { return rng.uniform(0, 1); }),
+                                random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
+    auto la = fused_jit.call("train_step", args, a);
+    auto lb = plain_jit.call("train_step", args, b);
+    CHECK(la.at("loss")[0] == Approx(lb.at("loss")[0]).epsilon(1e-5));
+  }
+  for (const ParamDecl &p : m.params) {
+    INFO("parameter " << p.name);
+    CHECK(max_rel_error(a.at(p.name), b.at(p.name)) < 1e-5);
+  }
+}
+
+TEST_CASE("updates are written in place and temporaries share slots", "[fusion]") {
+  Module m = compile_net(kModel);
+  ModelPlan plan = plan_model(m, "host");
+  const FunctionPlan &step = function_plan(plan, "train_step");
+  CHECK(step.copies.empty());
+  for (const NamedSlot &u : step.updates)
+    CHECK(plan.slots[u.slot].name == u.name);
+  CHECK(arena_bytes(plan, 64) < unshared_temp_bytes(plan, 64));
+  // A kernel never writes a slot it reads, except an in-place update.
+  for (const FunctionPlan &f : plan.functions)
+    for (const KernelCall &c : f.calls)
+      if (!plan.kernels[c.kernel].exact_tails)
+        CHECK(std::find(c.inputs.begin(), c.inputs.end(), c.output) == c.inputs.end());
 }

@@ -179,7 +179,7 @@ TEST_CASE("training through the interpreter lowers the loss on a learnable task"
 
 TEST_CASE("the pipeline names its passes and honours --stop-after", "[passes]") {
   CHECK(pipeline_pass_names() ==
-        std::vector<std::string>{"shape-infer", "verify", "autodiff", "optimizer", "simplify"});
+        std::vector<std::string>{"shape-infer", "verify", "autodiff", "optimizer", "simplify", "fuse"});
   PipelineOptions opts;
   opts.stop_after = "shape-infer";
   Module m = run(parse(kMlp), opts);

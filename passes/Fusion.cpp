@@ -1,0 +1,220 @@
+//===- Fusion.cpp - Group IR nodes into kernels ---------------------------===//
+//
+// This file implements fuse_kernels: one backward sweep per function
+// (consumers are decided before their producers), in the style of TVM's
+// FuseOps, with the (producer, consumer) rules as a table.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Fusion.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+namespace netc {
+
+namespace {
+
+/// How a node takes part in fusion.
+enum class Role : uint8_t {
+  Leaf,        // arg, param: read from a slot
+  Inline,      // recomputed inside each consumer kernel
+  Pointwise,   // elementwise or broadcasting arithmetic
+  Reduction,   // reductions and the row-statistics ops (softmax, cross-entropy)
+  MatMul,      // the one opaque op with an epilogue rule
+  Opaque,      // anything else: a kernel of its own
+};
+
+Role role_of(const Node &n) {
+  if (n.op == OpKind::Arg || n.op == OpKind::Param)
+    return Role::Leaf;
+  if (n.op == OpKind::Constant || n.op == OpKind::BatchSize)
+    return Role::Inline;
+  if (n.op == OpKind::MatMul)
+    return Role::MatMul;
+  if (std::strcmp(op_family(n.op), "Movement") == 0)
+    return Role::Inline;
+  switch (op_fusion_class(n.op)) {
+  case FusionClass::Elementwise:
+  case FusionClass::Broadcast:
+    return Role::Pointwise;
+  case FusionClass::Reduce:
+    return Role::Reduction;
+  case FusionClass::Injective:
+  case FusionClass::Opaque:
+    return Role::Opaque;
+  }
+  return Role::Opaque;
+}
+
+/// Whether a producer of role `p` may be computed inside a consumer of role
+/// `c`. `direct`: the consumer reads the producer itself, not through an
+/// inline node (a transpose or broadcast in between changes the indexing).
+///
+///   producer \ consumer | Pointwise        | Reduction | MatMul | Opaque
+///   --------------------+------------------+-----------+--------+-------
+///   Pointwise           | yes              | yes       | no     | no
+///   Reduction           | yes              | yes       | no     | no
+///   MatMul              | epilogue (below) | no        | no     | no
+///   Opaque              | no               | no        | no     | no
+///
+// A matmul's operands are read P/32 times each by the register-blocked
+// schedule, so recomputing an elementwise producer there is not free; only
+// inline (index-only) nodes go into a matmul. The matmul epilogue rule:
+// the consumer reads the matmul directly, has its type, and lies on a
+// pointwise, same-shaped path to the kernel's root, which the matmul
+// schedule tiles around the accumulator (codegen/halide/Schedule.cpp).
+bool fusable(Role p, Role c, bool direct) {
+  const bool table[4][4] = {
+      /* Pointwise */ {true, true, false, false},
+      /* Reduction */ {true, true, false, false},
+      /* MatMul    */ {true, false, false, false},
+      /* Opaque    */ {false, false, false, false},
+  };
+  auto index = [](Role r) -> int {
+    switch (r) {
+    case Role::Pointwise:
+      return 0;
+    case Role::Reduction:
+      return 1;
+    case Role::MatMul:
+      return 2;
+    case Role::Leaf:
+    case Role::Inline:
+    case Role::Opaque:
+      return 3;
+    }
+    return 3;
+  };
+  return table[index(p)][index(c)] && (direct || p != Role::MatMul);
+}
+
+class Fuser {
+public:
+  explicit Fuser(Function &f) : f_(f), n_(f.nodes.size()) {}
+
+  void run() {
+    std::vector<bool> result(n_, false);
+    for (const NamedValue &o : f_.outputs)
+      result[o.value] = true;
+    for (const Update &u : f_.updates)
+      result[u.value] = true;
+    // Direct users of each node.
+    users_.assign(n_, {});
+    for (size_t i = 0; i < n_; ++i)
+      for (ValueId v : f_.nodes[i].operands)
+        if (users_[v].empty() || users_[v].back() != static_cast<ValueId>(i))
+          users_[v].push_back(static_cast<ValueId>(i));
+
+    group_.assign(n_, -1);
+    pointwise_path_.assign(n_, false);
+    for (size_t r = n_; r-- > 0;) {
+      ValueId i = static_cast<ValueId>(r);
+      Role role = role_of(f_.nodes[i]);
+      if (role == Role::Leaf || (role == Role::Inline && !result[i] && !feeds_matmul(i)))
+        continue;
+      if (result[i] || !join_consumer(i, role))
+        new_group(i, role);
+    }
+    write_attrs();
+  }
+
+private:
+  struct Group {
+    ValueId root;
+    bool has_matmul;
+  };
+
+  /// A reshape read by a matmul is materialised: inlined, its index
+  /// arithmetic (a division and a modulo per element) would sit in the
+  /// matmul's inner loop.
+  bool feeds_matmul(ValueId v) const {
+    if (f_.nodes[v].op != OpKind::Reshape)
+      return false;
+    return std::any_of(users_[v].begin(), users_[v].end(),
+                       [&](ValueId u) { return f_.nodes[u].op == OpKind::MatMul; });
+  }
+
+  /// The non-inline nodes that read `v`, looking through inline nodes;
+  /// `direct` is cleared for users reached through one.
+  void effective_users(ValueId v, bool direct, std::vector<std::pair<ValueId, bool>> &out) {
+    for (ValueId u : users_[v]) {
+      if (role_of(f_.nodes[u]) == Role::Inline && group_[u] < 0)
+        effective_users(u, false, out);
+      else
+        out.push_back({u, direct});
+    }
+  }
+
+  /// Puts `i` in the kernel of its users when the rules allow it.
+  bool join_consumer(ValueId i, Role role) {
+    std::vector<std::pair<ValueId, bool>> users;
+    effective_users(i, true, users);
+    if (users.empty())
+      return false;
+    int g = group_[users[0].first];
+    if (g < 0)
+      return false;
+    const Node &self = f_.nodes[i];
+    bool path = true;
+    for (auto [u, direct] : users) {
+      if (group_[u] != g)
+        return false;
+      Role ur = role_of(f_.nodes[u]);
+      if (!fusable(role, ur, direct))
+        return false;
+      path = path && direct && pointwise_path_[u] && f_.nodes[u].type == self.type;
+    }
+    if (role == Role::MatMul && (groups_[g].has_matmul || !path))
+      return false;
+    group_[i] = g;
+    groups_[g].has_matmul = groups_[g].has_matmul || role == Role::MatMul;
+    pointwise_path_[i] = path && role == Role::Pointwise;
+    return true;
+  }
+
+  void new_group(ValueId i, Role role) {
+    group_[i] = static_cast<int>(groups_.size());
+    groups_.push_back({i, role == Role::MatMul});
+    pointwise_path_[i] = role == Role::Pointwise;
+  }
+
+  /// Kernels numbered by their roots' order; stale attributes dropped.
+  void write_attrs() {
+    std::vector<int> number(groups_.size(), -1);
+    std::vector<ValueId> roots;
+    for (const Group &g : groups_)
+      roots.push_back(g.root);
+    std::sort(roots.begin(), roots.end());
+    for (size_t k = 0; k < roots.size(); ++k)
+      number[group_[roots[k]]] = static_cast<int>(k);
+    for (size_t i = 0; i < n_; ++i) {
+      Attrs kept;
+      for (const auto &[name, value] : f_.nodes[i].attrs.map())
+        if (name != kKernelAttr)
+          kept.set(name, value);
+      if (group_[i] >= 0)
+        kept.set(kKernelAttr, static_cast<int64_t>(number[group_[i]]));
+      f_.nodes[i].attrs = std::move(kept);
+    }
+  }
+
+  Function &f_;
+  size_t n_;
+  std::vector<std::vector<ValueId>> users_;
+  std::vector<int> group_;
+  /// Whether every path from the node to its kernel's root is pointwise
+  /// arithmetic on one shape (the matmul epilogue condition).
+  std::vector<bool> pointwise_path_;
+  std::vector<Group> groups_;
+};
+
+} // namespace
+
+bool fuse_kernels(Module &m, Diagnostics &) {
+  for (Function &f : m.functions)
+    Fuser(f).run();
+  return true;
+}
+
+} // namespace netc

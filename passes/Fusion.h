@@ -1,0 +1,46 @@
+//===- Fusion.h - Group IR nodes into kernels -------------------*- C++ -*-===//
+//
+// Decides which nodes of each function are computed together in one kernel
+// (one Halide pipeline), and records the decision in the IR as an integer
+// attribute `kernel = k` on every node that belongs to kernel k of its
+// function. Kernels are numbered 0, 1, ... in the order of their roots.
+//
+// A kernel has one root, its output (the member with the largest index),
+// which lands in a buffer slot; every other member is computed inside the
+// kernel and never stored. Nodes with no `kernel` attribute are either
+// leaves (arg, param), or *inline* nodes (constant, batch_size and the
+// movement ops reshape, transpose, broadcast, one_hot) that codegen
+// recomputes inside every kernel that reads them: they are index
+// arithmetic, free next to a memory round trip. (A reshape read directly by
+// a matmul is the exception: it is its own kernel, a copy, so the matmul's
+// inner loop has no division.)
+//
+// A producer joins its consumer's kernel when every (effective) user of it
+// is in that kernel, it is not a function result, and the rule table in
+// Fusion.cpp allows the (producer, consumer) pair: elementwise chains fuse
+// into their consumers and into reductions; a matmul fuses into a
+// same-shaped elementwise epilogue (bias, activation, the optimizer's
+// velocity update); reductions (softmax, cross-entropy, sums) fuse into an
+// elementwise consumer; nothing fuses into a matmul but inline nodes.
+//
+// requires: shapes inferred, simplify has run (DCE: every node is used).
+// guarantees: every non-leaf, non-inline node has `kernel = k`; kernel k's
+//   root is its only member used outside it or named as a result; each
+//   kernel holds at most one matmul; an inline node that is a result is
+//   the root of its own kernel. Semantics are unchanged (attributes only).
+// invalidates: nothing; a later rewrite of the IR must re-run fusion (the
+//   pass overwrites any `kernel` attributes it finds).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/IR.h"
+
+namespace netc {
+
+bool fuse_kernels(Module &m, Diagnostics &diag);
+
+/// The attribute naming a node's kernel.
+inline constexpr const char *kKernelAttr = "kernel";
+
+} // namespace netc

@@ -1,0 +1,306 @@
+//===- Bench.cpp - netc bench: time each kernel on the model's shapes -----===//
+//
+// This file implements `netc bench`. It plans the module exactly as `netc
+// build` does, JIT-compiles every kernel of one function (the same Halide
+// pipelines and schedules, or an autoscheduler's), and times each kernel on
+// buffers of the model's real shapes at the training batch size:
+//
+//   1. the FP32 peak of one core (an FMA loop), and a reference GEMM,
+//      [64,784]x[784,512] with netc's matmul schedule, timed first in the
+//      same run: the measured ceiling every kernel's GFLOP/s is compared
+//      with;
+//   2. per kernel: warm-up, then `reps` samples of enough runs to last about
+//      2 ms each; median, min and max time per run; GFLOP/s (ir/OpInfo.h
+//      costs of its nodes), GB/s (its input and output buffers), the share
+//      of the ceiling, and the `.net` line of its root node;
+//   3. the whole step: all kernels in order, timed the same way, against the
+//      sum of the per-kernel medians, and the arena the step works in.
+//
+// Times include Halide's JIT call overhead (a few microseconds per kernel),
+// which the AOT trainer does not pay.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Kernels.h"
+#include "ir/OpInfo.h"
+#include "tools/Driver.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <random>
+
+namespace netc {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Timing {
+  double median = 0, min = 0, max = 0; // seconds per run
+};
+
+/// Times `run` (warm-up, then `reps` samples of `iters` runs each).
+template <typename F> Timing time_it(F run, int reps) {
+  for (int i = 0; i < 2; ++i)
+    run();
+  auto t0 = Clock::now();
+  run();
+  double once = std::chrono::duration<double>(Clock::now() - t0).count();
+  int iters = std::clamp(static_cast<int>(2e-3 / std::max(once, 1e-7)), 1, 10000);
+  std::vector<double> samples;
+  for (int r = 0; r < reps; ++r) {
+    auto s0 = Clock::now();
+    for (int i = 0; i < iters; ++i)
+      run();
+    samples.push_back(std::chrono::duration<double>(Clock::now() - s0).count() / iters);
+  }
+  std::sort(samples.begin(), samples.end());
+  return {samples[samples.size() / 2], samples.front(), samples.back()};
+}
+
+/// A Halide buffer for IR type `t` at `batch` (dims reversed), filled with
+/// small random floats (i32 buffers, class labels, with zeros).
+Halide::Buffer<> make_buffer(const TensorType &t, int64_t batch, std::mt19937 &rng) {
+  std::vector<int> sizes;
+  for (int d = t.rank() - 1; d >= 0; --d)
+    sizes.push_back(static_cast<int>(t.shape[d] == kBatch ? batch : t.shape[d]));
+  bool f32 = t.dtype == DType::F32;
+  Halide::Buffer<> b(f32 ? Halide::Float(32) : Halide::Int(32), sizes);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (size_t i = 0; i < b.number_of_elements(); ++i) {
+    if (f32)
+      static_cast<float *>(b.data())[i] = u(rng);
+    else
+      static_cast<int32_t *>(b.data())[i] = 0;
+  }
+  return b;
+}
+
+/// FLOPs of kernel `k` at `batch`, from each node's OpInfo cost.
+double kernel_flops(const codegen::Kernel &k, int64_t batch) {
+  const Function &f = *k.function;
+  double flops = 0;
+  for (ValueId v : k.nodes) {
+    const Node &n = f.node(v);
+    std::vector<TensorType> in;
+    for (ValueId o : n.operands)
+      in.push_back(f.type(o));
+    flops += op_info(n.op).cost(n, in, batch).flops;
+  }
+  return flops;
+}
+
+/// "matmul+add+relu": the ops of a kernel that are not leaves or inline.
+std::string kernel_ops(const codegen::Kernel &k) {
+  std::string s;
+  for (ValueId v : k.nodes) {
+    const Node &n = k.function->node(v);
+    if (n.op == OpKind::Constant || n.op == OpKind::BatchSize)
+      continue;
+    s += (s.empty() ? "" : "+") + std::string(op_name(n.op));
+  }
+  return s;
+}
+
+/// "mlp.net:3" for a node's location, or "-".
+std::string where(const SourceManager &sm, Loc loc) {
+  if (!loc.valid() || static_cast<size_t>(loc.file) >= sm.size())
+    return "-";
+  std::string path = sm.path(loc.file);
+  return fmt::format("{}:{}", path.substr(path.find_last_of('/') + 1), loc.line);
+}
+
+/// Independent multiply-add chains over vectors of type V, enough to fill
+/// both FMA pipes; compiled (inlined) for each ISA below. GFLOP/s.
+template <typename V, int Chains> [[gnu::always_inline]] inline double fma_loop() {
+  constexpr long kIters = 4000000;
+  constexpr int kLanes = sizeof(V) / sizeof(float);
+  V acc[Chains];
+  V x, y;
+  for (int l = 0; l < kLanes; ++l)
+    x[l] = 0.999f, y[l] = 0.001f;
+  for (int i = 0; i < Chains; ++i)
+    for (int l = 0; l < kLanes; ++l)
+      acc[i][l] = static_cast<float>(i);
+  auto t0 = Clock::now();
+  for (long k = 0; k < kIters; ++k)
+    for (int i = 0; i < Chains; ++i)
+      acc[i] = acc[i] * x + y; // contracted to one FMA
+  double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  volatile float sink = 0;
+  for (int i = 0; i < Chains; ++i)
+    sink = sink + acc[i][0];
+  return 2.0 * kLanes * Chains * kIters / s / 1e9;
+}
+
+using F32x16 = float __attribute__((vector_size(64)));
+using F32x8 = float __attribute__((vector_size(32)));
+__attribute__((target("avx512f,fma"))) double fma_peak_avx512() { return fma_loop<F32x16, 16>(); }
+__attribute__((target("avx2,fma"))) double fma_peak_avx2() { return fma_loop<F32x8, 12>(); }
+
+/// The best of three runs of the widest FMA loop this CPU has, or 0.
+double fma_peak(const Halide::Target &target) {
+  double best = 0;
+  for (int r = 0; r < 3; ++r) {
+    if (target.has_feature(Halide::Target::AVX512) && __builtin_cpu_supports("avx512f"))
+      best = std::max(best, fma_peak_avx512());
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      best = std::max(best, fma_peak_avx2());
+  }
+  return best;
+}
+
+/// The reference GEMM: [64,784]x[784,512] through netc's matmul lowering and
+/// schedule. Returns GFLOP/s.
+double reference_gemm(const Halide::Target &target, int reps, std::ostream &out) {
+  Function f;
+  f.name = "gemm";
+  Builder b(f);
+  ValueId a = b.arg("a", {DType::F32, {64, 784}});
+  ValueId w = b.arg("b", {DType::F32, {784, 512}});
+  ValueId c = b.matmul(a, w);
+  codegen::Kernel k;
+  k.function = &f;
+  k.nodes = {c};
+  k.inputs = {a, w};
+  codegen::KernelPipeline kp = codegen::build_kernel_pipeline(k, target);
+  kp.pipeline.compile_jit(target);
+  std::mt19937 rng(1);
+  Halide::Buffer<> ba = make_buffer(f.type(a), 64, rng), bb = make_buffer(f.type(w), 64, rng);
+  Halide::Buffer<> bc = make_buffer(f.type(c), 64, rng);
+  kp.batch.set(64);
+  kp.inputs[0].set(ba);
+  kp.inputs[1].set(bb);
+  Timing t = time_it([&] { kp.pipeline.realize(bc, target); }, reps);
+  double gflops = 2.0 * 64 * 784 * 512 / t.median / 1e9;
+  out << fmt::format("ceiling: reference GEMM [64,784]x[784,512], netc's matmul schedule: "
+                     "{:.1f} GFLOP/s ({:.1f} us, min {:.1f}, max {:.1f})\n",
+                     gflops, t.median * 1e6, t.min * 1e6, t.max * 1e6);
+  return gflops;
+}
+
+/// One schedule: every kernel of the function, then the whole step.
+/// Returns the measured whole-step time (seconds), or a negative value.
+double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptions &o,
+                      const Halide::Target &target, const std::string &schedule, int64_t batch,
+                      double ceiling, std::ostream &out) {
+  codegen::ModelPlan plan = codegen::plan_model(m, target.to_string(), schedule);
+  const codegen::FunctionPlan *fp = nullptr;
+  for (const codegen::FunctionPlan &f : plan.functions)
+    if (f.name == o.function)
+      fp = &f;
+  if (!fp) {
+    out << "netc bench: no function @" << o.function << "\n";
+    return -1;
+  }
+  std::mt19937 rng(1);
+  std::vector<Halide::Buffer<>> slots;
+  for (const codegen::Slot &s : plan.slots)
+    slots.push_back(make_buffer(s.type, batch, rng));
+
+  std::vector<codegen::KernelPipeline> kps;
+  std::vector<int> pipeline_of(plan.kernels.size(), -1);
+  auto t_compile = Clock::now();
+  for (const codegen::KernelCall &call : fp->calls) {
+    if (pipeline_of[call.kernel] >= 0)
+      continue;
+    try {
+      kps.push_back(codegen::build_kernel_pipeline(plan.kernels[call.kernel], target));
+      kps.back().pipeline.compile_jit(target);
+    } catch (const Halide::Error &e) {
+      out << fmt::format("schedule {}: Halide failed on kernel {}: {}\n", schedule,
+                         plan.kernels[call.kernel].symbol, e.what());
+      return -1;
+    }
+    pipeline_of[call.kernel] = static_cast<int>(kps.size() - 1);
+  }
+  double compile_s = std::chrono::duration<double>(Clock::now() - t_compile).count();
+  auto bind = [&](const codegen::KernelCall &call) -> codegen::KernelPipeline & {
+    codegen::KernelPipeline &kp = kps[pipeline_of[call.kernel]];
+    kp.batch.set(static_cast<int32_t>(batch));
+    for (size_t i = 0; i < call.inputs.size(); ++i)
+      kp.inputs[i].set(slots[call.inputs[i]]);
+    return kp;
+  };
+
+  out << fmt::format("\n@{} at batch {}, schedule {} ({} kernels, JIT-compiled in {:.1f} s)\n",
+                     fp->name, batch, schedule, fp->calls.size(), compile_s);
+  out << fmt::format("{:>3}  {:<34} {:<12} {:>9} {:>9} {:>9} {:>8} {:>7} {:>6}\n", "#", "kernel",
+                     "source", "median us", "min", "max", "GFLOP/s", "GB/s", "%ceil");
+  double sum = 0, total_flops = 0;
+  for (size_t c = 0; c < fp->calls.size(); ++c) {
+    const codegen::KernelCall &call = fp->calls[c];
+    const codegen::Kernel &k = plan.kernels[call.kernel];
+    codegen::KernelPipeline &kp = bind(call);
+    Timing t = time_it([&] { kp.pipeline.realize(slots[call.output], target); }, o.reps);
+    double flops = kernel_flops(k, batch);
+    double bytes = codegen::buffer_bytes(plan.slots[call.output].type, batch);
+    for (int s : call.inputs)
+      bytes += codegen::buffer_bytes(plan.slots[s].type, batch);
+    double gflops = flops / t.median / 1e9;
+    sum += t.median;
+    total_flops += flops;
+    std::string ops = kernel_ops(k);
+    if (ops.size() > 34)
+      ops = ops.substr(0, 31) + "...";
+    out << fmt::format("{:>3}  {:<34} {:<12} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.1f} {:>7.1f} {:>5.0f}%\n",
+                       c, ops, where(sm, k.function->node(k.nodes.back()).loc), t.median * 1e6,
+                       t.min * 1e6, t.max * 1e6, gflops, bytes / t.median / 1e9,
+                       100 * gflops / ceiling);
+  }
+  Timing step = time_it(
+      [&] {
+        for (const codegen::KernelCall &call : fp->calls)
+          bind(call).pipeline.realize(slots[call.output], target);
+      },
+      o.reps);
+  out << fmt::format("step: {:.1f} us measured (min {:.1f}, max {:.1f}), {:.1f} us summed over "
+                     "kernels; {:.1f} GFLOP/s; {:.0f} samples/s\n",
+                     step.median * 1e6, step.min * 1e6, step.max * 1e6, sum * 1e6,
+                     total_flops / step.median / 1e9, batch / step.median);
+  out << fmt::format("arena: {} bytes peak at batch {} ({} without slot reuse); {} of {} updates "
+                     "in place\n",
+                     codegen::arena_bytes(plan, batch), batch,
+                     codegen::unshared_temp_bytes(plan, batch),
+                     fp->updates.size() - fp->copies.size(), fp->updates.size());
+  return step.median;
+}
+
+} // namespace
+
+int run_bench(const Module &m, const SourceManager &sm, const BenchOptions &o, std::ostream &out) {
+  if (o.threads > 0)
+    ::setenv("HL_NUM_THREADS", std::to_string(o.threads).c_str(), 1);
+  std::string error;
+  std::optional<Halide::Target> target = codegen::parse_target(o.target, error);
+  if (!target) {
+    out << "netc bench: " << error << "\n";
+    return 1;
+  }
+  int64_t batch = o.batch.value_or(m.config.get_int("batch", 64));
+  const char *threads = std::getenv("HL_NUM_THREADS");
+  out << fmt::format("netc bench {}: target {}, {} thread(s), {} samples per timing\n", m.name,
+                     target->to_string(), threads ? threads : "all", o.reps);
+  double peak = fma_peak(*target);
+  out << fmt::format("peak: FMA loop on one thread: {:.1f} GFLOP/s\n", peak);
+  double ceiling = reference_gemm(*target, o.reps, out);
+  if (peak > 0)
+    out << fmt::format("ceiling is {:.0f}% of the one-thread FMA peak\n", 100 * ceiling / peak);
+  std::vector<std::string> schedules = {o.schedule};
+  if (o.schedule == "all")
+    schedules = codegen::schedule_names();
+  std::vector<std::pair<std::string, double>> steps;
+  for (const std::string &s : schedules)
+    steps.emplace_back(s, bench_schedule(m, sm, o, *target, s, batch, ceiling, out));
+  if (steps.size() > 1) {
+    out << "\nside by side (whole step):\n";
+    for (const auto &[s, t] : steps)
+      out << (t > 0 ? fmt::format("  {:<14} {:>9.1f} us\n", s, t * 1e6)
+                    : fmt::format("  {:<14} failed\n", s));
+  }
+  return std::all_of(steps.begin(), steps.end(), [](const auto &s) { return s.second > 0; }) ? 0
+                                                                                               : 1;
+}
+
+} // namespace netc

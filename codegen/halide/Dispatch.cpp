@@ -63,11 +63,16 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
   case OpKind::Step:
   case OpKind::Sigmoid:
   case OpKind::Tanh:
+  case OpKind::Floor:
+  case OpKind::Cos:
   case OpKind::Add:
   case OpKind::Sub:
   case OpKind::Mul:
   case OpKind::Div:
   case OpKind::Equal:
+  case OpKind::Minimum:
+  case OpKind::Maximum:
+  case OpKind::Pow:
     return lower_elementwise(n, operands);
   case OpKind::MatMul:
     return lower_matmul(n, operands, batch);

@@ -33,6 +33,10 @@ Expr pointwise(OpKind op, Expr x, Expr y) {
   }
   case OpKind::Tanh: // tanh x
     return Halide::tanh(x);
+  case OpKind::Floor: // ⌊x⌋
+    return Halide::floor(x);
+  case OpKind::Cos: // cos x
+    return Halide::cos(x);
   case OpKind::Add: // x + y
     return x + y;
   case OpKind::Sub: // x - y
@@ -43,6 +47,12 @@ Expr pointwise(OpKind op, Expr x, Expr y) {
     return x / y;
   case OpKind::Equal: // x == y ? 1 : 0 (f32 or i32 operands, f32 result)
     return Halide::select(x == y, 1.0f, 0.0f);
+  case OpKind::Minimum: // x < y ? x : y
+    return Halide::min(x, y);
+  case OpKind::Maximum: // x > y ? x : y
+    return Halide::max(x, y);
+  case OpKind::Pow: // x^y
+    return Halide::pow(x, y);
   case OpKind::Arg:
   case OpKind::Param:
   case OpKind::Constant:

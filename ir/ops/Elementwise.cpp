@@ -8,6 +8,7 @@
 #include "ir/ops/Common.h"
 
 #include <cmath>
+#include <numbers>
 
 namespace netc::ops {
 using namespace opsupport;
@@ -55,14 +56,28 @@ double relu_f(double x) { return x > 0 ? x : 0.0; }
 double step_f(double x) { return x > 0 ? 1.0 : 0.0; }
 double sigmoid_f(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
 double tanh_f(double x) { return std::tanh(x); }
+double floor_f(double x) { return std::floor(x); }
+double cos_f(double x) { return std::cos(x); }
 double add_f(double a, double b) { return a + b; }
 double sub_f(double a, double b) { return a - b; }
 double mul_f(double a, double b) { return a * b; }
 double div_f(double a, double b) { return a / b; }
 double equal_f(double a, double b) { return a == b ? 1.0 : 0.0; }
+double minimum_f(double a, double b) { return a < b ? a : b; }
+double maximum_f(double a, double b) { return a > b ? a : b; }
+double pow_f(double a, double b) { return std::pow(a, b); }
 
 /// The operands' shapes, for unbroadcasting adjoints.
 Shape shape_of(VjpContext &c, int i) { return c.b.type(c.node.operands[i]).shape; }
+
+/// The VJP of minimum and maximum: a gets dy where operand `hi` exceeds
+/// operand `lo` (mask step(x_hi - x_lo)), b gets the rest of dy.
+void select_vjp(VjpContext &c, int hi, int lo) {
+  ValueId diff = c.b.sub(c.node.operands[hi], c.node.operands[lo]);
+  ValueId da = c.b.mul(c.dy, c.b.op(OpKind::Step, {diff}));
+  c.dx[0] = c.b.unbroadcast(da, shape_of(c, 0));
+  c.dx[1] = c.b.unbroadcast(c.b.sub(c.dy, da), shape_of(c, 1));
+}
 
 } // namespace
 
@@ -114,6 +129,18 @@ const OpInfo TanhInfo = {unary_infer,
                          },
                          unary_eval<tanh_f>, cost_of<4>};
 
+//===-- floor: largest integer <= x; piecewise constant, no gradient ------===//
+const OpInfo FloorInfo = {unary_infer, nullptr, unary_eval<floor_f>, cost_of<1>};
+
+//===-- cos;  d/dx = -sin x = cos(x + π/2) --------------------------------===//
+const OpInfo CosInfo = {unary_infer,
+                        [](VjpContext &c) {
+                          ValueId half_pi = c.b.constant(std::numbers::pi / 2);
+                          ValueId shifted = c.b.add(c.node.operands[0], half_pi);
+                          c.dx[0] = c.b.mul(c.dy, c.b.op(OpKind::Cos, {shifted}));
+                        },
+                        unary_eval<cos_f>, cost_of<4>};
+
 //===-- add: a + b;  da = dy, db = dy (each summed to its shape) ----------===//
 const OpInfo AddInfo = {binary_infer,
                         [](VjpContext &c) {
@@ -151,5 +178,27 @@ const OpInfo DivInfo = {binary_infer,
 
 //===-- equal: 1.0 where a == b else 0.0 (a mask; no gradient) ------------===//
 const OpInfo EqualInfo = {binary_infer, nullptr, binary_eval<equal_f>, cost_of<1>};
+
+//===-- minimum: a < b ? a : b;  da = dy·[a < b], db = dy·[a >= b] -------===//
+// The adjoint goes to one operand; ties go to b (a measure-zero choice).
+const OpInfo MinimumInfo = {binary_infer, [](VjpContext &c) { select_vjp(c, 1, 0); },
+                            binary_eval<minimum_f>, cost_of<1>};
+
+//===-- maximum: a > b ? a : b;  da = dy·[a > b], db = dy·[a <= b] -------===//
+const OpInfo MaximumInfo = {binary_infer, [](VjpContext &c) { select_vjp(c, 0, 1); },
+                            binary_eval<maximum_f>, cost_of<1>};
+
+//===-- pow: a^b;  da = dy·b·a^(b-1), db = dy·y·ln a (a > 0) ---------------===//
+const OpInfo PowInfo = {binary_infer,
+                        [](VjpContext &c) {
+                          ValueId a = c.node.operands[0], b = c.node.operands[1];
+                          ValueId a_bm1 = c.b.op(OpKind::Pow, {a, c.b.sub(b, c.b.constant(1.0))});
+                          ValueId da = c.b.mul(c.dy, c.b.mul(b, a_bm1));
+                          c.dx[0] = c.b.unbroadcast(da, shape_of(c, 0));
+                          ValueId ln_a = c.b.op(OpKind::Log, {a});
+                          ValueId db = c.b.mul(c.dy, c.b.mul(c.self, ln_a));
+                          c.dx[1] = c.b.unbroadcast(db, shape_of(c, 1));
+                        },
+                        binary_eval<pow_f>, cost_of<8>};
 
 } // namespace netc::ops

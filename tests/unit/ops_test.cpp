@@ -63,10 +63,14 @@ const std::map<OpKind, GradCase> &grad_cases() {
       {OpKind::ReduceMax,
        {{{3, 4}},
         Attrs{{"axes", std::vector<int64_t>{1}}, {"keepdims", int64_t(0)}},
+      {OpKind::Cos, {{{3, 4}}, {}, any}},
         [](Pcg32 &r, int) { return r.uniform(-2, 2) + 0.37 * r.below(1000); }}},
       {OpKind::Softmax, {{{3, 5}}, Attrs{{"axis", int64_t(1)}}, any}},
       {OpKind::LogSoftmax, {{{2, 3, 4}}, Attrs{{"axis", int64_t(1)}}, any}},
       {OpKind::CrossEntropy, {{{4, 6}, {4}}, {}, any, 6}},
+      {OpKind::Minimum, {{{3, 4}, {4}}, {}, any}},
+      {OpKind::Maximum, {{{3, 1}, {3, 4}}, {}, any}},
+      {OpKind::Pow, {{{3, 4}, {4}}, {}, positive}},
   };
   return cases;
 }
@@ -77,7 +81,7 @@ bool is_leaf(OpKind k) {
   return k == OpKind::Arg || k == OpKind::Param || k == OpKind::Constant || k == OpKind::BatchSize;
 }
 bool is_non_differentiable(OpKind k) {
-  return k == OpKind::Step || k == OpKind::Equal || k == OpKind::OneHot;
+  return k == OpKind::Step || k == OpKind::Floor || k == OpKind::Equal || k == OpKind::OneHot;
 }
 
 /// A module whose loss is Σ op(p0, p1, ...) ⊙ w for a fixed random w, so the

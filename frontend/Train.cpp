@@ -5,8 +5,10 @@
 //
 //   data      = idx("imgs.gz", "labels.gz")   data.format = "idx", data.images, data.labels
 //   validate  = idx(...)                      validate.format, validate.images, validate.labels
-//   optimizer = sgd(lr: 0.1, momentum: 0.9)   optimizer = "sgd", optimizer.lr, .momentum,
-//                                             .nesterov, .weight_decay (all present)
+//   optimizer = sgd(lr: 0.1, momentum: 0.9)   optimizer = "sgd", optimizer.<arg> for every
+//                                             argument of the optimizer (defaults filled in)
+//   schedule  = cosine(steps: 5000)           schedule = "cosine", schedule.<arg> (all present)
+//   clip_norm = 1.0, clip_value = 0.5         clip_norm, clip_value (numbers > 0)
 //   batch     = 64                            batch (int), defaults 32
 //   epochs    = 5                             epochs (int), defaults 1
 //   seed      = 1                             seed (int), defaults 0
@@ -15,7 +17,10 @@
 #include "frontend/Lower.h"
 #include "frontend/Parser.h"
 
+#include <cmath>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <limits>
 #include <map>
 
 namespace netc {
@@ -24,9 +29,50 @@ using namespace ast;
 
 namespace {
 
-const char *const kKnownKeys[] = {"data", "validate", "optimizer", "batch", "epochs", "seed"};
-const char *const kPlannedKeys[] = {"freeze", "init", "augment", "step", "schedule", "loss"};
-const char *const kPlannedOptimizers[] = {"adam", "rmsprop", "adagrad", "adadelta"};
+const char *const kKnownKeys[] = {"data",  "validate", "optimizer", "schedule",  "clip_norm",
+                                  "clip_value", "batch", "epochs", "seed"};
+const char *const kPlannedKeys[] = {"freeze", "init", "augment", "step", "loss"};
+
+/// An argument of an optimizer or schedule: name, default (NaN: required),
+/// and its kind. The optimizers' defaults are PyTorch's, and must agree with
+/// passes/OptimizerRules.cpp (optimizer_test checks that they do).
+enum class ArgKind { Number, Unit, Flag, Count };
+struct TrainArg {
+  const char *name;
+  double fallback;
+  ArgKind kind = ArgKind::Number; // Unit: in [0, 1); Count: integer >= 1
+};
+struct TrainFn {
+  const char *name;
+  std::vector<TrainArg> args;
+};
+constexpr double kRequired = std::numeric_limits<double>::quiet_NaN();
+
+const std::vector<TrainFn> &optimizers() {
+  static const std::vector<TrainFn> o = {
+      {"sgd", {{"lr", 0.01}, {"momentum", 0}, {"nesterov", 0, ArgKind::Flag},
+               {"weight_decay", 0}}},
+      {"rmsprop", {{"lr", 0.01}, {"alpha", 0.99}, {"eps", 1e-8}, {"momentum", 0},
+                   {"centered", 0, ArgKind::Flag}, {"weight_decay", 0}}},
+      {"adam", {{"lr", 0.001}, {"beta1", 0.9, ArgKind::Unit}, {"beta2", 0.999, ArgKind::Unit},
+                {"eps", 1e-8}, {"weight_decay", 0}, {"amsgrad", 0, ArgKind::Flag}}},
+      {"adamw", {{"lr", 0.001}, {"beta1", 0.9, ArgKind::Unit}, {"beta2", 0.999, ArgKind::Unit},
+                 {"eps", 1e-8}, {"weight_decay", 0.01}, {"amsgrad", 0, ArgKind::Flag}}},
+      {"adagrad", {{"lr", 0.01}, {"lr_decay", 0}, {"weight_decay", 0},
+                   {"initial_accumulator_value", 0}, {"eps", 1e-10}}},
+      {"adadelta", {{"lr", 1.0}, {"rho", 0.9}, {"eps", 1e-6}, {"weight_decay", 0}}},
+  };
+  return o;
+}
+
+const std::vector<TrainFn> &schedules() {
+  static const std::vector<TrainFn> s = {
+      {"step", {{"every", kRequired, ArgKind::Count}, {"gamma", 0.1}}},
+      {"exponential", {{"gamma", kRequired}}},
+      {"cosine", {{"steps", kRequired, ArgKind::Count}, {"min_lr", 0}}},
+  };
+  return s;
+}
 
 /// A call in setting position: `sgd(lr: 0.1)`, or a bare name `sgd`.
 std::optional<CallSite> as_call(const Expr &e) {
@@ -50,10 +96,11 @@ private:
     ok_ = false;
   }
   void data(const Setting &s);
-  void optimizer(const Setting &s);
+  void call_setting(const Setting &s, const std::vector<TrainFn> &fns, const char *what,
+                    const char *example);
+  std::optional<double> arg_value(const CallSite &c, const TrainArg &a, const Expr *e);
   void integer(const Setting &s, int64_t min);
-  std::optional<double> number_arg(const CallSite &c, const ParamSpec &spec, const Expr *e,
-                                   double fallback, double min);
+  void positive_number(const Setting &s);
 
   Attrs &config_;
   Diagnostics &diag_;
@@ -64,7 +111,11 @@ void TrainLowering::setting(const Setting &s) {
   if (s.key == "data" || s.key == "validate")
     return data(s);
   if (s.key == "optimizer")
-    return optimizer(s);
+    return call_setting(s, optimizers(), "optimizer", "sgd(lr: 0.1)");
+  if (s.key == "schedule")
+    return call_setting(s, schedules(), "schedule", "cosine(steps: 5000)");
+  if (s.key == "clip_norm" || s.key == "clip_value")
+    return positive_number(s);
   if (s.key == "batch" || s.key == "epochs")
     return integer(s, 1);
   if (s.key == "seed")
@@ -76,7 +127,9 @@ void TrainLowering::setting(const Setting &s) {
   std::vector<std::string> known(std::begin(kKnownKeys), std::end(kKnownKeys));
   std::string hint = did_you_mean(s.key, known);
   fail(s.loc, fmt::format("unknown train setting `{}`", s.key),
-       hint.empty() ? "known settings: data, validate, optimizer, batch, epochs, seed" : hint);
+       hint.empty() ? "known settings: data, validate, optimizer, schedule, clip_norm, "
+                                  "clip_value, batch, epochs, seed"
+                    : hint);
 }
 
 // batch = INT, epochs = INT (>= 1); seed = INT (>= 0).
@@ -115,56 +168,91 @@ void TrainLowering::data(const Setting &s) {
   }
 }
 
-std::optional<double> TrainLowering::number_arg(const CallSite &c, const ParamSpec &spec,
-                                                const Expr *e, double fallback, double min) {
-  if (!e)
-    return fallback;
-  std::optional<double> v = literal_number(*e);
-  if (!v || *v < min) {
-    fail(e->loc, fmt::format("`{}` of {} must be a number >= {}, found {}", spec.name, c.callee,
-                             min, describe_expr(*e)));
-    return std::nullopt;
-  }
-  return v;
+// clip_norm = NUMBER, clip_value = NUMBER (> 0)
+void TrainLowering::positive_number(const Setting &s) {
+  std::optional<double> v = literal_number(*s.value);
+  if (!v || *v <= 0)
+    return fail(s.value->loc, fmt::format("`{}` must be a number > 0, found {}", s.key,
+                                          describe_expr(*s.value)));
+  config_.set(s.key, *v);
 }
 
-// optimizer = sgd(lr: NUMBER, momentum: NUMBER, nesterov: BOOL, weight_decay: NUMBER)
-void TrainLowering::optimizer(const Setting &s) {
+/// The value of argument `a` (given as `e`, or its default when e is null),
+/// checked against its kind; nullopt after a located error.
+std::optional<double> TrainLowering::arg_value(const CallSite &c, const TrainArg &a,
+                                               const Expr *e) {
+  if (!e)
+    return a.fallback;
+  if (a.kind == ArgKind::Flag) {
+    auto *n = e->as<NameExpr>();
+    if (n && (n->name == "true" || n->name == "false"))
+      return n->name == "true" ? 1.0 : 0.0;
+    fail(e->loc, fmt::format("`{}` of {} must be true or false, found {}", a.name, c.callee,
+                             describe_expr(*e)));
+    return std::nullopt;
+  }
+  std::optional<double> v = literal_number(*e);
+  if (a.kind == ArgKind::Count) {
+    std::optional<int64_t> i = literal_int(*e);
+    if (i && *i >= 1)
+      return double(*i);
+    fail(e->loc, fmt::format("`{}` of {} must be a positive integer, found {}", a.name, c.callee,
+                             describe_expr(*e)));
+    return std::nullopt;
+  }
+  if (a.kind == ArgKind::Unit && v && *v >= 0 && *v < 1)
+    return v;
+  if (a.kind == ArgKind::Number && v && *v >= 0)
+    return v;
+  fail(e->loc, fmt::format("`{}` of {} must be a number {}, found {}", a.name, c.callee,
+                           a.kind == ArgKind::Unit ? "in [0, 1)" : ">= 0", describe_expr(*e)));
+  return std::nullopt;
+}
+
+// optimizer = NAME(ARG: VALUE, ...)   NAME one of optimizers()
+// schedule  = NAME(ARG: VALUE, ...)   NAME one of schedules()
+void TrainLowering::call_setting(const Setting &s, const std::vector<TrainFn> &fns,
+                                 const char *what, const char *example) {
   std::optional<CallSite> c = as_call(*s.value);
   if (!c)
-    return fail(s.value->loc, "`optimizer` must be an optimizer such as sgd(lr: 0.1), found " +
-                                  describe_expr(*s.value));
-  for (const char *o : kPlannedOptimizers)
-    if (c->callee == o)
-      return fail(c->loc, fmt::format("optimizer `{}` is not supported yet", c->callee),
-                  "use sgd(lr: ..., momentum: ...)");
-  if (c->callee != "sgd") {
-    std::string hint = did_you_mean(c->callee, {"sgd", "adam", "rmsprop", "adagrad", "adadelta"});
-    return fail(c->loc, fmt::format("unknown optimizer `{}`", c->callee),
-                hint.empty() ? "known optimizers: sgd" : hint);
+    return fail(s.value->loc, fmt::format("`{}` must be a {} such as {}, found {}", s.key, what,
+                                          example, describe_expr(*s.value)));
+  const TrainFn *fn = nullptr;
+  std::vector<std::string> names;
+  for (const TrainFn &f : fns) {
+    names.push_back(f.name);
+    if (c->callee == f.name)
+      fn = &f;
   }
-  static const ParamSpec specs[] = {
-      {"lr", false}, {"momentum", false}, {"nesterov", false}, {"weight_decay", false}};
+  if (!fn) {
+    std::string hint = did_you_mean(c->callee, names);
+    return fail(c->loc, fmt::format("unknown {} `{}`", what, c->callee),
+                hint.empty() ? fmt::format("known {}s: {}", what, fmt::join(names, ", ")) : hint);
+  }
+  std::vector<ParamSpec> specs;
+  for (const TrainArg &a : fn->args)
+    specs.push_back({a.name, std::isnan(a.fallback)});
   auto args = bind_args(*c, specs, false, diag_);
   if (!args)
     return void(ok_ = false);
-  std::optional<double> lr = number_arg(*c, specs[0], (*args)[0], 0.01, 0);
-  std::optional<double> momentum = number_arg(*c, specs[1], (*args)[1], 0, 0);
-  std::optional<double> decay = number_arg(*c, specs[3], (*args)[3], 0, 0);
-  int64_t nesterov = 0;
-  if (const Expr *e = (*args)[2]) {
-    auto *n = e->as<NameExpr>();
-    if (!n || (n->name != "true" && n->name != "false"))
-      return fail(e->loc, "`nesterov` of sgd must be true or false, found " + describe_expr(*e));
-    nesterov = n->name == "true";
-  }
-  if (!lr || !momentum || !decay)
+  std::vector<double> values;
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (std::optional<double> v = arg_value(*c, fn->args[i], (*args)[i]))
+      values.push_back(*v);
+  if (values.size() != specs.size())
     return;
-  config_.set("optimizer", std::string("sgd"));
-  config_.set("optimizer.lr", *lr);
-  config_.set("optimizer.momentum", *momentum);
-  config_.set("optimizer.nesterov", nesterov);
-  config_.set("optimizer.weight_decay", *decay);
+  if (c->callee == "sgd" && values[2] != 0 && values[1] == 0)
+    return fail((*args)[2]->loc, "`nesterov` of sgd needs a momentum > 0",
+                "add momentum: 0.9, or drop nesterov");
+  config_.set(s.key, std::string(fn->name));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    std::string key = s.key + "." + fn->args[i].name;
+    ArgKind k = fn->args[i].kind;
+    if (k == ArgKind::Flag || k == ArgKind::Count)
+      config_.set(key, int64_t(values[i]));
+    else
+      config_.set(key, values[i]);
+  }
 }
 
 } // namespace

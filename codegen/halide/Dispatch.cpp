@@ -88,6 +88,14 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
   case OpKind::ReduceMax:
   case OpKind::ReduceMean:
     return lower_reduce(n, operands, batch);
+  case OpKind::Conv2D:
+  case OpKind::Conv2DGradInput:
+  case OpKind::Conv2DGradFilter:
+  case OpKind::MaxPool2D:
+  case OpKind::MaxPool2DGrad:
+  case OpKind::AvgPool2D:
+  case OpKind::AvgPool2DGrad:
+    return lower_conv(n, operands, batch);
   case OpKind::Softmax:
   case OpKind::LogSoftmax:
   case OpKind::CrossEntropy:

@@ -65,6 +65,13 @@ Expr pointwise(OpKind op, Expr x, Expr y) {
   case OpKind::ReduceSum:
   case OpKind::ReduceMax:
   case OpKind::ReduceMean:
+  case OpKind::Conv2D:
+  case OpKind::Conv2DGradInput:
+  case OpKind::Conv2DGradFilter:
+  case OpKind::MaxPool2D:
+  case OpKind::MaxPool2DGrad:
+  case OpKind::AvgPool2D:
+  case OpKind::AvgPool2DGrad:
   case OpKind::Softmax:
   case OpKind::LogSoftmax:
   case OpKind::CrossEntropy:

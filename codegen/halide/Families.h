@@ -53,5 +53,10 @@ Halide::Func lower_broadcast(const Node &n, const Value &x);
 Halide::Func lower_one_hot(const Node &n, const Value &labels);
 Halide::Func lower_reduce(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
 Halide::Func lower_loss(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
+Halide::Func lower_conv(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
+
+/// Schedules the output of a kernel whose root is conv2d or one of its
+/// gradients (register-blocked direct convolution); false for other ops.
+bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target);
 
 } // namespace netc::hl

@@ -203,6 +203,8 @@ int64_t inner_extent(const TensorType &t) {
 
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
                      bool exact_tails) {
+  if (schedule_conv(n, out, target)) // conv2d and its gradients: codegen/halide/Conv.cpp
+    return;
   int vw = target.natural_vector_size(Halide::Float(32));
   std::optional<Func> acc;
   for (Func f : reductions_below(out)) {

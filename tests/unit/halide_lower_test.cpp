@@ -59,6 +59,18 @@ Attrs axes(std::vector<int64_t> a, int64_t keepdims) {
 }
 Attrs shape_attr(const char *key, Shape s) { return Attrs{{key, std::move(s)}}; }
 constexpr int64_t N = kBatch;
+Attrs conv(Shape stride, Shape pads, const char *key = nullptr, Shape extra = {}) {
+  Attrs a{{"stride", std::move(stride)}, {"pads", std::move(pads)}};
+  if (key)
+    a.set(key, std::move(extra));
+  return a;
+}
+Attrs pool(Shape window, Shape stride, Shape size = {}) {
+  Attrs a{{"window", std::move(window)}, {"stride", std::move(stride)}};
+  if (!size.empty())
+    a.set("size", std::move(size));
+  return a;
+}
 
 std::vector<Case> cases() {
   Attrs axis1{{"axis", int64_t(1)}}, axis0{{"axis", int64_t(0)}};
@@ -74,6 +86,8 @@ std::vector<Case> cases() {
       {"step", OpKind::Step, {f32({N, 37})}},
       {"sigmoid", OpKind::Sigmoid, {f32({N, 37}, -30, 30)}},
       {"tanh", OpKind::Tanh, {f32({N, 37}, -5, 5)}},
+      {"floor", OpKind::Floor, {f32({N, 37}, -5, 5)}},
+      {"cos", OpKind::Cos, {f32({N, 37}, -10, 10)}},
       {"add [N,10]+[10]", OpKind::Add, {f32({N, 10}), f32({10})}},
       {"sub [N,1]-[N,10]", OpKind::Sub, {f32({N, 1}), f32({N, 10})}},
       {"mul [3,N,5]*[N,1]", OpKind::Mul, {f32({3, N, 5}), f32({N, 1})}},
@@ -81,13 +95,15 @@ std::vector<Case> cases() {
       {"div [N,20]/[20]", OpKind::Div, {f32({N, 20}), f32({20}, 0.5, 2)}},
       {"equal f32", OpKind::Equal, {f32({N, 10}, 0, 3), f32({10}, 0, 3)}},
       {"equal i32", OpKind::Equal, {i32({N}, 0, 3), i32({N}, 0, 3)}},
+      {"minimum [N,10],[10]", OpKind::Minimum, {f32({N, 10}), f32({10})}},
+      {"maximum [N,1],[N,10]", OpKind::Maximum, {f32({N, 1}), f32({N, 10})}},
+      {"pow [N,10]^[10]", OpKind::Pow, {f32({N, 10}, 0.1, 3), f32({10}, -2, 2)}},
+      {"pow scalar^[N]", OpKind::Pow, {f32({}, 0.5, 0.99), f32({N}, 0, 100)}},
       {"matmul [N,13]x[13,10]", OpKind::MatMul, {f32({N, 13}), f32({13, 10})}, {}, 1e-4},
       {"matmul K=N [20,N]x[N,33]", OpKind::MatMul, {f32({20, N}), f32({N, 33})}, {}, 1e-4},
       {"matmul [1,1]x[1,1]", OpKind::MatMul, {f32({1, 1}), f32({1, 1})}, {}, 1e-4},
       {"matmul [45,70]x[70,77]", OpKind::MatMul, {f32({45, 70}), f32({70, 77})}, {}, 1e-4},
       {"matmul [N,784]x[784,512]", OpKind::MatMul, {f32({N, 784}), f32({784, 512})}, {}, 1e-4,
-      {"floor", OpKind::Floor, {f32({N, 37}, -5, 5)}},
-      {"cos", OpKind::Cos, {f32({N, 37}, -10, 10)}},
        {}, {64}},
       {"reshape [N,28,28]->[N,784]", OpKind::Reshape, {f32({N, 28, 28})},
        shape_attr("shape", {N, 784})},
@@ -95,10 +111,6 @@ std::vector<Case> cases() {
        shape_attr("shape", {N, 28, 28})},
       {"reshape [N,6]->[N,2,3]", OpKind::Reshape, {f32({N, 6})}, shape_attr("shape", {N, 2, 3})},
       {"reshape [N,4]->[2,N,2]", OpKind::Reshape, {f32({N, 4})}, shape_attr("shape", {2, N, 2})},
-      {"minimum [N,10],[10]", OpKind::Minimum, {f32({N, 10}), f32({10})}},
-      {"maximum [N,1],[N,10]", OpKind::Maximum, {f32({N, 1}), f32({N, 10})}},
-      {"pow [N,10]^[10]", OpKind::Pow, {f32({N, 10}, 0.1, 3), f32({10}, -2, 2)}},
-      {"pow scalar^[N]", OpKind::Pow, {f32({}, 0.5, 0.99), f32({N}, 0, 100)}},
       {"reshape [3,4,1]->[1,2,6]", OpKind::Reshape, {f32({3, 4, 1})},
        shape_attr("shape", {1, 2, 6})},
       {"reshape i32 [N]->[N,1]", OpKind::Reshape, {i32({N}, 0, 9)}, shape_attr("shape", {N, 1})},
@@ -126,6 +138,35 @@ std::vector<Case> cases() {
        {}, 1e-5, {}, {1, 7, 13, 64}},
       {"cross_entropy bad labels", OpKind::CrossEntropy,
        {f32({N, 10}, -10, 10), i32({N}, -2, 12)}, {}, 1e-5, {}, {13}},
+      // Convolution and pooling (channels-last images; non-square sizes,
+      // channel counts off the vector width, stride 2, uneven padding).
+      {"conv2d [N,9,7,3]*[3,3,3,20] valid", OpKind::Conv2D, {f32({N, 9, 7, 3}), f32({3, 3, 3, 20})},
+       conv({1, 1}, {0, 0, 0, 0}), 1e-4},
+      {"conv2d [N,8,11,5]*[3,2,5,13] stride 2 padded", OpKind::Conv2D,
+       {f32({N, 8, 11, 5}), f32({3, 2, 5, 13})}, conv({2, 2}, {1, 0, 1, 1}), 1e-4},
+      {"conv2d [N,28,28,1]*[3,3,1,32] same", OpKind::Conv2D,
+       {f32({N, 28, 28, 1}), f32({3, 3, 1, 32})}, conv({1, 1}, {1, 1, 1, 1}), 1e-4, {}, {1, 7}},
+      {"conv2d_grad_input valid", OpKind::Conv2DGradInput, {f32({N, 7, 5, 20}), f32({3, 3, 3, 20})},
+       conv({1, 1}, {0, 0, 0, 0}, "size", {9, 7}), 1e-4},
+      {"conv2d_grad_input stride 2 padded", OpKind::Conv2DGradInput,
+       {f32({N, 4, 6, 13}), f32({3, 2, 5, 13})}, conv({2, 2}, {1, 0, 1, 1}, "size", {8, 11}), 1e-4},
+      {"conv2d_grad_filter valid", OpKind::Conv2DGradFilter,
+       {f32({N, 9, 7, 3}), f32({N, 7, 5, 20})}, conv({1, 1}, {0, 0, 0, 0}, "filter_size", {3, 3}),
+       1e-4},
+      {"conv2d_grad_filter stride 2 padded", OpKind::Conv2DGradFilter,
+       {f32({N, 8, 11, 5}), f32({N, 4, 6, 13})}, conv({2, 2}, {1, 0, 1, 1}, "filter_size", {3, 2}),
+       1e-4},
+      {"max_pool2d [N,9,7,6] 2x2", OpKind::MaxPool2D, {f32({N, 9, 7, 6})}, pool({2, 2}, {2, 2})},
+      {"max_pool2d [N,7,9,3] 3x2 stride 2,1", OpKind::MaxPool2D, {f32({N, 7, 9, 3})},
+       pool({3, 2}, {2, 1})},
+      {"max_pool2d_grad 2x2", OpKind::MaxPool2DGrad, {f32({N, 9, 7, 6}), f32({N, 4, 3, 6})},
+       pool({2, 2}, {2, 2})},
+      {"max_pool2d_grad 3x2 stride 2,1", OpKind::MaxPool2DGrad,
+       {f32({N, 7, 9, 3}), f32({N, 3, 8, 3})}, pool({3, 2}, {2, 1})},
+      {"avg_pool2d [N,7,9,3] 3x2 stride 2,1", OpKind::AvgPool2D, {f32({N, 7, 9, 3})},
+       pool({3, 2}, {2, 1})},
+      {"avg_pool2d_grad 3x2 stride 2,1", OpKind::AvgPool2DGrad, {f32({N, 3, 8, 3})},
+       pool({3, 2}, {2, 1}, {7, 9})},
   };
 }
 

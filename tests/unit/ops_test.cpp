@@ -38,6 +38,22 @@ double away_from_zero(Pcg32 &r, int) {
 double positive(Pcg32 &r, int) { return r.uniform(0.3, 2.0); }
 double any(Pcg32 &r, int) { return r.uniform(-2, 2); }
 
+/// stride [2, 1], pads [top 1, left 0, bottom 1, right 1], plus one more
+/// attribute (the gradients' `size` or `filter_size`).
+Attrs conv_attrs(std::pair<const char *, std::vector<int64_t>> extra) {
+  Attrs a{{"stride", std::vector<int64_t>{2, 1}}, {"pads", std::vector<int64_t>{1, 0, 1, 1}}};
+  if (extra.first)
+    a.set(extra.first, extra.second);
+  return a;
+}
+Attrs pool_attrs(std::vector<int64_t> window, std::vector<int64_t> stride,
+                 std::vector<int64_t> size) {
+  Attrs a{{"window", std::move(window)}, {"stride", std::move(stride)}};
+  if (!size.empty())
+    a.set("size", std::move(size));
+  return a;
+}
+
 const std::map<OpKind, GradCase> &grad_cases() {
   static const std::map<OpKind, GradCase> cases = {
       {OpKind::Neg, {{{3, 4}}, {}, any}},
@@ -47,10 +63,14 @@ const std::map<OpKind, GradCase> &grad_cases() {
       {OpKind::Relu, {{{3, 4}}, {}, away_from_zero}},
       {OpKind::Sigmoid, {{{3, 4}}, {}, any}},
       {OpKind::Tanh, {{{3, 4}}, {}, any}},
+      {OpKind::Cos, {{{3, 4}}, {}, any}},
       {OpKind::Add, {{{3, 4}, {4}}, {}, any}},
       {OpKind::Sub, {{{3, 1}, {3, 4}}, {}, any}},
       {OpKind::Mul, {{{2, 3, 4}, {3, 1}}, {}, any}},
       {OpKind::Div, {{{3, 4}, {4}}, {}, away_from_zero}},
+      {OpKind::Minimum, {{{3, 4}, {4}}, {}, any}},
+      {OpKind::Maximum, {{{3, 1}, {3, 4}}, {}, any}},
+      {OpKind::Pow, {{{3, 4}, {4}}, {}, positive}},
       {OpKind::MatMul, {{{3, 5}, {5, 4}}, {}, any}},
       {OpKind::Reshape, {{{3, 4}}, Attrs{{"shape", std::vector<int64_t>{2, 6}}}, any}},
       {OpKind::Transpose, {{{2, 3, 4}}, Attrs{{"perm", std::vector<int64_t>{2, 0, 1}}}, any}},
@@ -63,14 +83,21 @@ const std::map<OpKind, GradCase> &grad_cases() {
       {OpKind::ReduceMax,
        {{{3, 4}},
         Attrs{{"axes", std::vector<int64_t>{1}}, {"keepdims", int64_t(0)}},
-      {OpKind::Cos, {{{3, 4}}, {}, any}},
         [](Pcg32 &r, int) { return r.uniform(-2, 2) + 0.37 * r.below(1000); }}},
       {OpKind::Softmax, {{{3, 5}}, Attrs{{"axis", int64_t(1)}}, any}},
       {OpKind::LogSoftmax, {{{2, 3, 4}}, Attrs{{"axis", int64_t(1)}}, any}},
       {OpKind::CrossEntropy, {{{4, 6}, {4}}, {}, any, 6}},
-      {OpKind::Minimum, {{{3, 4}, {4}}, {}, any}},
-      {OpKind::Maximum, {{{3, 1}, {3, 4}}, {}, any}},
-      {OpKind::Pow, {{{3, 4}, {4}}, {}, positive}},
+      // Convolution and pooling: stride 2 and uneven padding, non-square
+      // windows; the pools' windows overlap along W.
+      {OpKind::Conv2D, {{{2, 5, 6, 3}, {3, 2, 3, 4}}, conv_attrs({}), any}},
+      {OpKind::Conv2DGradInput, {{{2, 3, 6, 4}, {3, 2, 3, 4}}, conv_attrs({"size", {5, 6}}), any}},
+      {OpKind::Conv2DGradFilter,
+       {{{2, 5, 6, 3}, {2, 3, 6, 4}}, conv_attrs({"filter_size", {3, 2}}), any}},
+      {OpKind::MaxPool2D,
+       {{{2, 5, 7, 3}}, pool_attrs({2, 3}, {2, 2}, {}),
+        [](Pcg32 &r, int) { return r.uniform(-2, 2) + 0.37 * r.below(1000); }}},
+      {OpKind::AvgPool2D, {{{2, 5, 7, 3}}, pool_attrs({3, 2}, {1, 2}, {}), any}},
+      {OpKind::AvgPool2DGrad, {{{2, 3, 3, 3}}, pool_attrs({3, 2}, {1, 2}, {5, 7}), any}},
   };
   return cases;
 }
@@ -81,7 +108,8 @@ bool is_leaf(OpKind k) {
   return k == OpKind::Arg || k == OpKind::Param || k == OpKind::Constant || k == OpKind::BatchSize;
 }
 bool is_non_differentiable(OpKind k) {
-  return k == OpKind::Step || k == OpKind::Floor || k == OpKind::Equal || k == OpKind::OneHot;
+  return k == OpKind::Step || k == OpKind::Floor || k == OpKind::Equal || k == OpKind::OneHot ||
+         k == OpKind::MaxPool2DGrad;
 }
 
 /// A module whose loss is Σ op(p0, p1, ...) ⊙ w for a fixed random w, so the

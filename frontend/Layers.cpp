@@ -12,12 +12,18 @@
 //   sum/mean/max(x, axis: all non-batch)       reduce, dropping the axes
 //   cross_entropy(logits, label)               mean over the batch, a scalar
 //   mse(pred, target)                          mean over every element
+//   conv2d(x, filters, kernel, stride: 1, padding: "valid")
+//                        conv2d(x, <p>.w) + <p>.b (w: [KH, KW, C, F]
+//                        he_uniform, b: zeros); x [N, H, W, C], or [N, H, W] as
+//                        C = 1
+//   max_pool/avg_pool(x, size: 2, stride: size)   pooling, no padding
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Lower.h"
 #include "frontend/Parser.h"
 
 #include <algorithm>
+#include <array>
 #include <fmt/format.h>
 
 namespace netc {
@@ -49,6 +55,9 @@ struct CallCtx {
   std::optional<int64_t> int_arg(size_t i, int64_t fallback);
   std::optional<std::vector<int64_t>> axes_arg(size_t i);
   std::optional<int64_t> normalize_axis(Loc loc, int64_t axis, const TensorType &t);
+  std::optional<std::array<int64_t, 2>> pair_arg(size_t i, int64_t fallback);
+  LValue image_input(const char *what);
+  std::optional<std::string> layer_prefix(size_t name_arg);
 };
 
 using LowerFn = LValue (*)(CallCtx &);
@@ -130,6 +139,71 @@ std::optional<std::vector<int64_t>> CallCtx::axes_arg(size_t i) {
   return axes;
 }
 
+/// The parameter-name prefix of this layer: `name: "..."` (argument
+/// `name_arg`) or "<target>.<layer>[k]".
+std::optional<std::string> CallCtx::layer_prefix(size_t name_arg) {
+  const Expr *e = args[name_arg];
+  if (!e)
+    return L.param_prefix(*call.site, fn.name);
+  auto *s = e->as<StringExpr>();
+  if (!s || s->value.empty()) {
+    diag().error(
+        e->loc, fmt::format("`name` of {} must be a non-empty string, found {}",
+                            fn.name, describe_expr(*e)));
+    return std::nullopt;
+  }
+  return s->value;
+}
+
+// kernel: 3 or [3, 3] (likewise stride, size): a positive integer or a list
+// of two. Absent: `fallback` for both (0: required and absent cannot happen).
+std::optional<std::array<int64_t, 2>> CallCtx::pair_arg(size_t i,
+                                                        int64_t fallback) {
+  if (!args[i])
+    return std::array<int64_t, 2>{fallback, fallback};
+  std::vector<const Expr *> items{args[i]};
+  if (auto *l = args[i]->as<ListExpr>()) {
+    items.clear();
+    for (const ExprPtr &e : l->elems)
+      items.push_back(e.get());
+  }
+  std::array<int64_t, 2> out{};
+  for (size_t k = 0; k < items.size() && items.size() <= 2; ++k) {
+    std::optional<int64_t> v = literal_int(*items[k]);
+    if (!v || *v <= 0 || *v > 65536)
+      break;
+    out[k] = out[1] = *v; // one value stands for both
+    if (k + 1 == items.size())
+      return out;
+  }
+  diag().error(
+      args[i]->loc,
+      fmt::format(
+          "`{}` of {} must be a positive integer or a list of two, found {}",
+          fn.specs[i].name, fn.name, describe_expr(*args[i])));
+  return std::nullopt;
+}
+
+/// Input 0 as an image [N, H, W, C]; [N, H, W] gets a channel axis (C = 1).
+LValue CallCtx::image_input(const char *what) {
+  const TensorType &t = type(0);
+  bool batched = t.rank() >= 1 && t.shape[0] == kBatch;
+  if (!batched || (t.rank() != 3 && t.rank() != 4)) {
+    diag().error(
+        call.loc,
+        fmt::format("{} expects an image [N, H, W, C] or [N, H, W], found {}",
+                    what, t.str()),
+        t.rank() == 2
+            ? "declare the input with its height and width, e.g. f32[28, 28]"
+            : "");
+    return {};
+  }
+  if (t.rank() == 4)
+    return in[0];
+  return emit(OpKind::Reshape, {in[0].id},
+              Attrs{{"shape", Shape{kBatch, t.shape[1], t.shape[2], 1}}});
+}
+
 //===----------------------------------------------------------------------===//
 // The built-ins
 //===----------------------------------------------------------------------===//
@@ -152,23 +226,113 @@ LValue lower_dense(CallCtx &c) {
                                             t.shape[1], *units));
     return {};
   }
-  std::string prefix = c.L.param_prefix(*c.call.site, "dense");
-  if (c.args[2]) {
-    auto *s = c.args[2]->as<StringExpr>();
-    if (!s || s->value.empty()) {
-      c.diag().error(c.args[2]->loc, "`name` of dense must be a non-empty string, found " +
-                                         describe_expr(*c.args[2]));
-      return {};
-    }
-    prefix = s->value;
-  }
-  LValue w = c.L.make_param(c.call.loc, prefix + ".w", {DType::F32, {t.shape[1], *units}},
+  std::optional<std::string> prefix = c.layer_prefix(2);
+  if (!prefix)
+    return {};
+  LValue w = c.L.make_param(c.call.loc, *prefix + ".w", {DType::F32, {t.shape[1], *units}},
                             "glorot_uniform");
-  LValue b = c.L.make_param(c.call.loc, prefix + ".b", {DType::F32, {*units}}, "zeros");
+  LValue b = c.L.make_param(c.call.loc, *prefix + ".b", {DType::F32, {*units}}, "zeros");
   if (!w.ok() || !b.ok())
     return {};
   LValue xw = c.emit(OpKind::MatMul, {c.in[0].id, w.id});
   return xw.ok() ? c.emit(OpKind::Add, {xw.id, b.id}) : LValue{};
+}
+
+/// Padding of one axis: "valid" none; "same" as TensorFlow: the output has
+/// ceil(in / stride) positions and the extra row goes at the end.
+std::array<int64_t, 2> pads_for(bool same, int64_t in, int64_t k, int64_t s) {
+  if (!same)
+    return {0, 0};
+  int64_t out = (in + s - 1) / s,
+          total = std::max<int64_t>((out - 1) * s + k - in, 0);
+  return {total / 2, total - total / 2};
+}
+
+// conv2d(x, filters, kernel, stride: 1, padding: "valid"):
+// conv2d(x, w) {stride, pads} + b, w: f32[KH, KW, C, filters] he_uniform, b:
+// zeros.
+LValue lower_conv2d(CallCtx &c) {
+  std::optional<int64_t> filters = c.int_arg(1, 0);
+  auto kernel = c.pair_arg(2, 0);
+  auto stride = c.pair_arg(3, 1);
+  if (!filters || !kernel || !stride)
+    return {};
+  bool same = false;
+  if (c.args[4]) {
+    auto *p = c.args[4]->as<StringExpr>();
+    if (!p || (p->value != "valid" && p->value != "same")) {
+      c.diag().error(
+          c.args[4]->loc,
+          "`padding` of conv2d must be \"valid\" or \"same\", found " +
+              describe_expr(*c.args[4]));
+      return {};
+    }
+    same = p->value == "same";
+  }
+  LValue x = c.image_input("conv2d");
+  if (!x.ok())
+    return {};
+  const Shape s = c.L.type(x).shape;
+  auto [kh, kw] = *kernel;
+  if (!same && (kh > s[1] || kw > s[2])) {
+    c.diag().error(
+        c.loc_of(2),
+        fmt::format(
+            "conv2d kernel {}x{} is larger than the input {}x{} ({}) with "
+            "padding \"valid\"",
+            kh, kw, s[1], s[2], c.L.type(x).str()),
+        "use a smaller kernel or padding: \"same\"");
+    return {};
+  }
+  if (*filters <= 0 || *filters > kMaxParamElements / (kh * kw * s[3])) {
+    c.diag().error(
+        c.loc_of(1),
+        fmt::format("conv2d filters must be a positive integer no "
+                    "larger than 2^31 / {} weights per filter, found {}",
+                    kh * kw * s[3], *filters));
+    return {};
+  }
+  std::optional<std::string> prefix = c.layer_prefix(5);
+  if (!prefix)
+    return {};
+  LValue w =
+      c.L.make_param(c.call.loc, *prefix + ".w",
+                     {DType::F32, {kh, kw, s[3], *filters}}, "he_uniform");
+  LValue b = c.L.make_param(c.call.loc, *prefix + ".b",
+                            {DType::F32, {*filters}}, "zeros");
+  if (!w.ok() || !b.ok())
+    return {};
+  auto [pt, pb] = pads_for(same, s[1], kh, (*stride)[0]);
+  auto [pl, pr] = pads_for(same, s[2], kw, (*stride)[1]);
+  Attrs a{{"stride", std::vector<int64_t>{(*stride)[0], (*stride)[1]}},
+          {"pads", std::vector<int64_t>{pt, pl, pb, pr}}};
+  LValue y = c.emit(OpKind::Conv2D, {x.id, w.id}, std::move(a));
+  return y.ok() ? c.emit(OpKind::Add, {y.id, b.id}) : LValue{};
+}
+
+// max_pool(x, size: 2, stride: size), avg_pool(...): windows inside the input.
+LValue lower_pool(CallCtx &c) {
+  auto size = c.pair_arg(1, 2);
+  auto stride = size ? c.pair_arg(2, 0) : std::nullopt;
+  if (!size || !stride)
+    return {};
+  if (!c.args[2])
+    stride = size;
+  LValue x = c.image_input(c.fn.name);
+  if (!x.ok())
+    return {};
+  const Shape s = c.L.type(x).shape;
+  if ((*size)[0] > s[1] || (*size)[1] > s[2]) {
+    c.diag().error(
+        c.args[1] ? c.loc_of(1) : c.call.loc,
+        fmt::format("{} window {}x{} is larger than the input {}x{} ({})",
+                    c.fn.name, (*size)[0], (*size)[1], s[1], s[2],
+                    c.L.type(x).str()));
+    return {};
+  }
+  Attrs a{{"window", std::vector<int64_t>{(*size)[0], (*size)[1]}},
+          {"stride", std::vector<int64_t>{(*stride)[0], (*stride)[1]}}};
+  return c.emit(c.fn.op, {x.id}, std::move(a));
 }
 
 // flatten(x): [N, d1, d2, ...] -> [N, d1 * d2 * ...].
@@ -258,6 +422,11 @@ const std::vector<Builtin> &builtins() {
   using C = Category;
   static const std::vector<ParamSpec> x{{"x", true}};
   static const std::vector<ParamSpec> x_axis{{"x", true}, {"axis", false}};
+  static const std::vector<ParamSpec> conv2d_specs{
+      {"x", true},       {"filters", true},  {"kernel", true},
+      {"stride", false}, {"padding", false}, {"name", false}};
+  static const std::vector<ParamSpec> pool_specs{
+      {"x", true}, {"size", false}, {"stride", false}};
   static const std::vector<Builtin> table = {
       {"dense", C::Layer, 1, {{"x", true}, {"units", true}, {"name", false}}, lower_dense},
       {"flatten", C::Function, 1, x, lower_flatten},
@@ -274,9 +443,11 @@ const std::vector<Builtin> &builtins() {
       {"max", C::Function, 1, x_axis, lower_reduce, OpKind::ReduceMax},
       {"cross_entropy", C::Loss, 2, {{"logits", true}, {"label", true}}, lower_cross_entropy},
       {"mse", C::Loss, 2, {{"pred", true}, {"target", true}}, lower_mse},
+      {"conv2d", C::Layer, 1, conv2d_specs, lower_conv2d},
+      {"max_pool", C::Function, 1, pool_specs, lower_pool, OpKind::MaxPool2D},
+      {"avg_pool", C::Function, 1, pool_specs, lower_pool, OpKind::AvgPool2D},
       // Planned (docs/language.md); layers among them create parameters.
-      {"conv2d", C::Planned, 0, {}, nullptr},      {"max_pool", C::Planned, 0, {}, nullptr},
-      {"avg_pool", C::Planned, 0, {}, nullptr},    {"rnn", C::Planned, 0, {}, nullptr},
+      {"rnn", C::Planned, 0, {}, nullptr},
       {"lstm", C::Planned, 0, {}, nullptr},        {"gru", C::Planned, 0, {}, nullptr},
       {"embedding", C::Planned, 0, {}, nullptr},   {"dropout", C::Planned, 0, {}, nullptr},
       {"batch_norm", C::Planned, 0, {}, nullptr},  {"layer_norm", C::Planned, 0, {}, nullptr},

@@ -140,6 +140,9 @@ bool build_trainer(const Module &m, const BuildOptions &opts, Diagnostics &diag,
   out << fmt::format("netc: built {}: {} kernels ({} compiled, {} cached), {} functions, {:.1f} s\n",
                      opts.output, plan.kernels.size(), stats.compiled, stats.cached,
                      plan.functions.size(), seconds_since(t0));
+  if (stats.fallbacks > 0)
+    out << fmt::format("netc: {} kernels fell back to the manual schedule ({} failed on them)\n",
+                       stats.fallbacks, opts.schedule);
   out << fmt::format("netc: peak arena {} bytes at batch {} ({} without slot reuse)\n",
                      arena_bytes(plan, batch), batch, unshared_temp_bytes(plan, batch));
   return true;

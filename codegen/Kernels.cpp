@@ -74,7 +74,12 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     constrain([&](int d) { return in.dim(d); }, t);
     Halide::Func wrap("in" + std::to_string(i) + "_f");
     std::vector<Halide::Var> v = hl::make_vars(t.rank());
-    wrap(v) = in(as_exprs(v));
+    // Autoschedulers may round loops up past an edge, reading (and throwing
+    // away) values outside an input: clamp those reads to the buffer.
+    if (k.schedule == "manual")
+      wrap(v) = in(as_exprs(v));
+    else
+      wrap(v) = Halide::BoundaryConditions::repeat_edge(in)(as_exprs(v));
     values[k.inputs[i]] = {wrap, t};
     args.push_back(in);
     inputs.push_back(in);
@@ -104,6 +109,13 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     for (size_t i = 0; i < inputs.size(); ++i)
       estimate([&](int d) { return inputs[i].dim(d); }, f.type(k.inputs[i]));
     estimate([&](int d) { return out.output_buffer().dim(d); }, root.type);
+    // The lowering's own compute_root (softmax row statistics) is a
+    // schedule too; the autoscheduler decides instead.
+    for (auto &[name, fn] : Halide::Internal::find_transitive_calls(out.function())) {
+      Halide::Internal::Function inner = fn;
+      inner.schedule().compute_level() = Halide::LoopLevel::inlined();
+      inner.schedule().store_level() = Halide::LoopLevel::inlined();
+    }
     load_autoscheduler(k.schedule);
     pipeline.auto_schedule(autoscheduler_name(k.schedule), target,
                            Halide::MachineParams(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
@@ -154,9 +166,21 @@ std::optional<std::string> kernel_object(const Kernel &k, const Halide::Target &
   }
   std::string tmp = temp_beside(path);
   try {
-    KernelPipeline kp = build_kernel_pipeline(k, target);
-    kp.pipeline.compile_to_object(tmp, kp.args, k.symbol,
-                                  target.with_feature(Halide::Target::NoRuntime));
+    try {
+      KernelPipeline kp = build_kernel_pipeline(k, target);
+      kp.pipeline.compile_to_object(tmp, kp.args, k.symbol,
+                                    target.with_feature(Halide::Target::NoRuntime));
+    } catch (const Halide::Error &) {
+      if (k.schedule == "manual")
+        throw;
+      // An autoscheduler that cannot handle this kernel: netc's own schedule.
+      Kernel manual = k;
+      manual.schedule = "manual";
+      KernelPipeline kp = build_kernel_pipeline(manual, target);
+      kp.pipeline.compile_to_object(tmp, kp.args, k.symbol,
+                                    target.with_feature(Halide::Target::NoRuntime));
+      ++stats.fallbacks;
+    }
   } catch (const Halide::Error &e) {
     error = "Halide failed on kernel " + k.symbol + " (" + k.key + "): " + e.what();
     fs::remove(tmp);

@@ -43,10 +43,13 @@ std::string cache_dir();
 
 struct CompileStats {
   int compiled = 0, cached = 0;
+  /// Kernels an autoscheduler failed on, compiled with netc's schedule.
+  int fallbacks = 0;
 };
 
 /// Path of the object file holding kernel `k` for `target`, compiling it on
-/// a cache miss. Returns nullopt with `error` set on failure.
+/// a cache miss (with netc's schedule when `k.schedule`'s autoscheduler
+/// fails on it). Returns nullopt with `error` set on failure.
 std::optional<std::string> kernel_object(const Kernel &k, const Halide::Target &target,
                                          CompileStats &stats, std::string &error);
 

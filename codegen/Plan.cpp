@@ -224,7 +224,8 @@ private:
     for (size_t k = 0; k < kernels.size(); ++k) {
       ValueId root = kernels[k].nodes.back();
       const TensorType &t = f.type(root);
-      if (in_place[k] >= 0) {
+      // Autoschedulers may recompute overlapping tails: no aliasing for them.
+      if (in_place[k] >= 0 && schedule_ == "manual") {
         slot[root] = in_place[k];
         kernels[k].exact_tails = true;
       } else {

@@ -23,6 +23,8 @@
 // into its parameter or state slot, when no later kernel reads the old value
 // and its own kernel reads it only pointwise at the element it writes; such
 // kernels use exact tails (no overlapping recomputation), and need no copy.
+// Kernels scheduled by an autoscheduler (which may recompute overlapping
+// tails) never write in place.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -180,6 +180,13 @@ double reference_gemm(const Halide::Target &target, int reps, std::ostream &out)
   return gflops;
 }
 
+/// The kernel's pipeline, JIT-compiled; throws Halide::Error.
+codegen::KernelPipeline compile(const codegen::Kernel &k, const Halide::Target &target) {
+  codegen::KernelPipeline kp = codegen::build_kernel_pipeline(k, target);
+  kp.pipeline.compile_jit(target);
+  return kp;
+}
+
 /// One schedule: every kernel of the function, then the whole step.
 /// Returns the measured whole-step time (seconds), or a negative value.
 double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptions &o,
@@ -205,13 +212,21 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
   for (const codegen::KernelCall &call : fp->calls) {
     if (pipeline_of[call.kernel] >= 0)
       continue;
+    codegen::Kernel k = plan.kernels[call.kernel];
     try {
-      kps.push_back(codegen::build_kernel_pipeline(plan.kernels[call.kernel], target));
-      kps.back().pipeline.compile_jit(target);
+      kps.push_back(compile(k, target));
     } catch (const Halide::Error &e) {
-      out << fmt::format("schedule {}: Halide failed on kernel {}: {}\n", schedule,
-                         plan.kernels[call.kernel].symbol, e.what());
-      return -1;
+      if (k.schedule == "manual") {
+        out << fmt::format("Halide failed on kernel {}: {}\n", k.symbol, e.what());
+        return -1;
+      }
+      // As netc build does: the autoscheduler's failure is reported, and the
+      // kernel timed with netc's own schedule.
+      std::string what = e.what();
+      out << fmt::format("note: {} failed on kernel {} ({}); it uses the manual schedule\n",
+                         schedule, kernel_ops(k), what.substr(0, what.find('\n')));
+      k.schedule = "manual";
+      kps.push_back(compile(k, target));
     }
     pipeline_of[call.kernel] = static_cast<int>(kps.size() - 1);
   }
@@ -291,8 +306,15 @@ int run_bench(const Module &m, const SourceManager &sm, const BenchOptions &o, s
   if (o.schedule == "all")
     schedules = codegen::schedule_names();
   std::vector<std::pair<std::string, double>> steps;
-  for (const std::string &s : schedules)
-    steps.emplace_back(s, bench_schedule(m, sm, o, *target, s, batch, ceiling, out));
+  for (const std::string &s : schedules) {
+    double t = -1;
+    try {
+      t = bench_schedule(m, sm, o, *target, s, batch, ceiling, out);
+    } catch (const Halide::Error &e) { // a schedule that fails at run time
+      out << fmt::format("schedule {} failed: {}\n", s, e.what());
+    }
+    steps.emplace_back(s, t);
+  }
   if (steps.size() > 1) {
     out << "\nside by side (whole step):\n";
     for (const auto &[s, t] : steps)

@@ -39,9 +39,8 @@ struct Geom {
 
 Geom geom(const Node &n) {
   std::vector<int64_t> s = n.attrs.get_ints("stride");
-  std::vector<int64_t> p = n.attrs.is_ints("pads")
-                               ? n.attrs.get_ints("pads")
-                               : std::vector<int64_t>{0, 0, 0, 0};
+  std::vector<int64_t> p =
+      n.attrs.is_ints("pads") ? n.attrs.get_ints("pads") : std::vector<int64_t>{0, 0, 0, 0};
   Geom g{int(s[0]), int(s[1]), int(p[0]), int(p[1])};
   if (n.attrs.is_ints("window")) {
     g.kh = int(n.attrs.get_ints("window")[0]);
@@ -60,9 +59,7 @@ Func zero_padded(const Func &x, const Shape &s, bool padded) {
   Func p(fresh_name("conv_pad"));
   Expr inside = w >= 0 && w < W && h >= 0 && h < H;
   p(c, w, h, n) = Halide::select(
-      inside,
-      Func(x)(c, Halide::clamp(w, 0, W - 1), Halide::clamp(h, 0, H - 1), n),
-      0.0f);
+      inside, Func(x)(c, Halide::clamp(w, 0, W - 1), Halide::clamp(h, 0, H - 1), n), 0.0f);
   return p;
 }
 
@@ -87,8 +84,7 @@ Func lower_conv2d(const Node &n, std::span<const Value> in) {
   const Shape &xs = in[0].type.shape, &ws = in[1].type.shape;
   Func xp = zero_padded(in[0].func, xs, any_pad(n));
   Var f("f"), ow("ow"), oh("oh"), b("n");
-  Halide::RDom r(0, int(ws[2]), 0, int(ws[1]), 0, int(ws[0]),
-                 fresh_name("tap"));
+  Halide::RDom r(0, int(ws[2]), 0, int(ws[1]), 0, int(ws[0]), fresh_name("tap"));
   Expr term = xp(r.x, ow * g.sw + r.y - g.pl, oh * g.sh + r.z - g.pt, b) *
               Func(in[1].func)(f, r.x, r.y, r.z);
   return accumulate("conv2d", {f, ow, oh, b}, term);
@@ -101,43 +97,40 @@ Func lower_conv2d(const Node &n, std::span<const Value> in) {
 Func lower_conv2d_grad_input(const Node &n, std::span<const Value> in) {
   Geom g = geom(n);
   const Shape &ys = in[0].type.shape, &ws = in[1].type.shape;
-  int OH = int(ys[1]), OW = int(ys[2]);
   Var c("c"), iw("iw"), ih("ih"), b("n"), f, kw, kh;
   Func wt(fresh_name("conv_wt"));
   wt(c, f, kw, kh) = Func(in[1].func)(f, c, kw, kh);
-  Halide::RDom r(0, int(ws[3]), 0, int(ws[1]), 0, int(ws[0]),
-                 fresh_name("tap"));
+  Halide::RDom r(0, int(ws[3]), 0, int(ws[1]), 0, int(ws[0]), fresh_name("tap"));
   Expr xw = iw + g.pl - r.y, xh = ih + g.pt - r.z; // ow·sw, oh·sh
-  Expr ow = xw / g.sw, oh = xh / g.sh;             // floor division
-  Expr valid = ow >= 0 && ow < OW && oh >= 0 && oh < OH;
+  // dy read as zero outside the output: a padded copy (compute_root), so
+  // stride-1 reads need no test; strides > 1 skip the taps between pixels.
+  Func dyp = zero_padded(in[0].func, ys, true);
+  Expr dy = dyp(r.x, xw / g.sw, xh / g.sh, b); // floor division
+  Expr divisible = Halide::Internal::const_true();
   if (g.sw > 1)
-    valid = valid && xw % g.sw == 0;
+    divisible = divisible && xw % g.sw == 0;
   if (g.sh > 1)
-    valid = valid && xh % g.sh == 0;
-  Expr dy = Func(in[0].func)(r.x, Halide::clamp(ow, 0, OW - 1),
-                             Halide::clamp(oh, 0, OH - 1), b);
-  Expr term = Halide::select(valid, dy, 0.0f) * wt(c, r.x, r.y, r.z);
+    divisible = divisible && xh % g.sh == 0;
+  Expr term =
+      (g.sw > 1 || g.sh > 1 ? Halide::select(divisible, dy, 0.0f) : dy) * wt(c, r.x, r.y, r.z);
   return accumulate("conv2d_grad_input", {c, iw, ih, b}, term);
 }
 
 // conv2d_grad_filter: dw(f, c, kw, kh) = Σ_{ow,oh,n} xp(c, ow·sw+kw-pl,
 // oh·sh+kh-pt, n) · dy(f, ow, oh, n)
-Func lower_conv2d_grad_filter(const Node &n, std::span<const Value> in,
-                              const Expr &batch) {
+Func lower_conv2d_grad_filter(const Node &n, std::span<const Value> in, const Expr &batch) {
   Geom g = geom(n);
   const Shape &xs = in[0].type.shape, &ys = in[1].type.shape;
   Func xp = zero_padded(in[0].func, xs, any_pad(n));
   Var f("f"), c("c"), kw("kw"), kh("kh");
-  Halide::RDom r(0, int(ys[2]), 0, int(ys[1]), 0, extent(ys[0], batch),
-                 fresh_name("pix"));
+  Halide::RDom r(0, int(ys[2]), 0, int(ys[1]), 0, extent(ys[0], batch), fresh_name("pix"));
   Expr term = xp(c, r.x * g.sw + kw - g.pl, r.y * g.sh + kh - g.pt, r.z) *
               Func(in[1].func)(f, r.x, r.y, r.z);
   return accumulate("conv2d_grad_filter", {f, c, kw, kh}, term);
 }
 
 /// x's value at tap (i, j) of window (ow, oh): x(c, ow·sw+j, oh·sh+i, n).
-Expr tap(const Func &x, const Geom &g, Expr c, Expr ow, Expr oh, Expr n, int i,
-         int j) {
+Expr tap(const Func &x, const Geom &g, Expr c, Expr ow, Expr oh, Expr n, int i, int j) {
   return Func(x)(c, ow * g.sw + j, oh * g.sh + i, n);
 }
 
@@ -150,13 +143,10 @@ Func lower_pool(const Node &n, const Value &x) {
   for (int i = 0; i < g.kh; ++i)
     for (int j = 0; j < g.kw; ++j) {
       Expr v = tap(x.func, g, c, ow, oh, b, i, j);
-      acc = !acc.defined()              ? v
-            : n.op == OpKind::MaxPool2D ? Halide::max(acc, v)
-                                        : acc + v;
+      acc = !acc.defined() ? v : n.op == OpKind::MaxPool2D ? Halide::max(acc, v) : acc + v;
     }
   Func out(fresh_name(op_name(n.op)));
-  out(c, ow, oh, b) =
-      n.op == OpKind::MaxPool2D ? acc : acc * (1.0f / float(g.kh * g.kw));
+  out(c, ow, oh, b) = n.op == OpKind::MaxPool2D ? acc : acc * (1.0f / float(g.kh * g.kw));
   return out;
 }
 
@@ -164,8 +154,7 @@ Func lower_pool(const Node &n, const Value &x) {
 /// contribution(ow, oh, tap index i·kw+j). A pixel lies in at most
 /// ceil(kh/sh) · ceil(kw/sw) windows: ow = iw/sw - a for a < ceil(kw/sw).
 template <typename Contribution>
-Func gather_windows(const char *name, const Geom &g, int OH, int OW,
-                    Contribution contribution) {
+Func gather_windows(const char *name, const Geom &g, int OH, int OW, Contribution contribution) {
   Var c("c"), iw("iw"), ih("ih"), b("n");
   Expr sum = 0.0f;
   for (int a = 0; a < (g.kh + g.sh - 1) / g.sh; ++a)
@@ -173,12 +162,9 @@ Func gather_windows(const char *name, const Geom &g, int OH, int OW,
       Expr oh = ih / g.sh - a, ow = iw / g.sw - d;
       Expr i = ih - oh * g.sh,
            j = iw - ow * g.sw; // the pixel's tap in that window
-      Expr valid =
-          oh >= 0 && oh < OH && ow >= 0 && ow < OW && i < g.kh && j < g.kw;
-      Expr ohc = Halide::clamp(oh, 0, OH - 1),
-           owc = Halide::clamp(ow, 0, OW - 1);
-      sum += Halide::select(valid, contribution(c, owc, ohc, b, i * g.kw + j),
-                            0.0f);
+      Expr valid = oh >= 0 && oh < OH && ow >= 0 && ow < OW && i < g.kh && j < g.kw;
+      Expr ohc = Halide::clamp(oh, 0, OH - 1), owc = Halide::clamp(ow, 0, OW - 1);
+      sum += Halide::select(valid, contribution(c, owc, ohc, b, i * g.kw + j), 0.0f);
     }
   Func out(fresh_name(name));
   out(c, iw, ih, b) = sum;
@@ -204,8 +190,7 @@ Func lower_max_pool_grad(const Node &n, std::span<const Value> in) {
       }
     return Halide::select(arg == t, dy(c, ow, oh, b), 0.0f);
   };
-  return gather_windows("max_pool2d_grad", g, int(ys[1]), int(ys[2]),
-                        contribution);
+  return gather_windows("max_pool2d_grad", g, int(ys[1]), int(ys[2]), contribution);
 }
 
 // avg_pool2d_grad: dx(c, iw, ih, n) = Σ_windows dy(c, ow, oh, n) / (kh·kw)
@@ -217,14 +202,12 @@ Func lower_avg_pool_grad(const Node &n, const Value &dy) {
   auto contribution = [&](Expr c, Expr ow, Expr oh, Expr b, Expr) {
     return d(c, ow, oh, b) * scale;
   };
-  return gather_windows("avg_pool2d_grad", g, int(ys[1]), int(ys[2]),
-                        contribution);
+  return gather_windows("avg_pool2d_grad", g, int(ys[1]), int(ys[2]), contribution);
 }
 
 } // namespace
 
-Halide::Func lower_conv(const Node &n, std::span<const Value> in,
-                        const Halide::Expr &batch) {
+Halide::Func lower_conv(const Node &n, std::span<const Value> in, const Halide::Expr &batch) {
   // Dispatch.cpp's switch sends exactly the Conv family here.
   if (n.op == OpKind::Conv2D)
     return lower_conv2d(n, in);
@@ -260,8 +243,8 @@ int pow2_below(int e) {
 /// The loop nest of `s` (a stage of the 4-D conv output v = (inner, blocked,
 /// outer1, outer2)): blocks of `block` along v[1], the whole of v[0] inside
 /// as vectors of `vw`, the remaining block and outer loops fused and parallel.
-void tile_conv_output(Halide::Stage s, const std::vector<Var> &v, int block,
-                      int vw, TailStrategy tail) {
+void tile_conv_output(Halide::Stage s, const std::vector<Var> &v, int block, int vw,
+                      TailStrategy tail) {
   Var bo("bo"), bi("bi"), t("t");
   s.split(v[1], bo, bi, block, tail)
       .reorder(v[0], bi, bo, v[2], v[3])
@@ -270,19 +253,41 @@ void tile_conv_output(Halide::Stage s, const std::vector<Var> &v, int block,
       .parallel(t);
 }
 
+/// The filter gradient sums over every output pixel of the batch. `acc`
+/// (the whole [KH, KW, C, F], small) is computed at the root with the
+/// images in chunks outermost, so each chunk's x and dy stay in cache while
+/// every tap and block of `block` input channels is accumulated from them;
+/// within a block, the registers hold (F / vw) x block accumulators across
+/// the pixel loops. Taps are parallel.
+void schedule_grad_filter(Func acc, int w, int block) {
+  std::vector<Var> v = acc.args(); // f, c, kw, kh
+  std::vector<Halide::Internal::ReductionVariable> rv = acc.update().get_schedule().rvars();
+  Halide::RVar ow(rv[0].var), oh(rv[1].var), n(rv[2].var), no("no"), ni("ni");
+  Var co("co"), ci("ci"), t("t");
+  acc.compute_root().vectorize(v[0], w, TailStrategy::GuardWithIf);
+  acc.update()
+      .split(n, no, ni, 8, TailStrategy::GuardWithIf)
+      .split(v[1], co, ci, block, TailStrategy::GuardWithIf)
+      .reorder(v[0], ci, ow, oh, ni, co, v[2], v[3], no)
+      .vectorize(v[0], w, TailStrategy::GuardWithIf)
+      .unroll(v[0])
+      .unroll(ci)
+      .fuse(v[2], v[3], t)
+      .parallel(t);
+}
+
 } // namespace
 
-bool schedule_conv(const Node &n, Halide::Func out,
-                   const Halide::Target &target) {
-  if (n.op != OpKind::Conv2D && n.op != OpKind::Conv2DGradInput &&
-      n.op != OpKind::Conv2DGradFilter)
+bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target) {
+  if (n.op != OpKind::Conv2D && n.op != OpKind::Conv2DGradInput && n.op != OpKind::Conv2DGradFilter)
     return false; // pools are pointwise: the default schedule fits them
   int vw = target.natural_vector_size(Halide::Float(32));
   std::optional<Func> acc;
-  for (const auto &[name, f] :
-       Halide::Internal::find_transitive_calls(out.function())) {
+  for (const auto &[name, f] : Halide::Internal::find_transitive_calls(out.function())) {
     if (name.rfind(kConvAcc, 0) == 0)
       acc = Func(f);
+    else if (name.rfind("conv_pad", 0) == 0) // zero-padded copies: unconditional reads
+      Func(f).compute_root().vectorize(Func(f).args()[0], vw, TailStrategy::GuardWithIf);
     else if (name.rfind("conv_wt", 0) == 0)
       Func(f).compute_root(); // the transposed filters, read once per tap
   }
@@ -302,16 +307,17 @@ bool schedule_conv(const Node &n, Halide::Func out,
     if (int64_t e = n.type.shape[3 - d]; e != kBatch)
       buf.dim(d).set_bounds(0, int(e));
   Expr full = buf.dim(0).extent() >= w && buf.dim(1).extent() >= block;
-  tile_conv_output(out.specialize(full), v, block, w,
-                   TailStrategy::ShiftInwards);
+  tile_conv_output(out.specialize(full), v, block, w, TailStrategy::ShiftInwards);
   tile_conv_output(out, v, block, w, TailStrategy::GuardWithIf);
+  if (n.op == OpKind::Conv2DGradFilter) {
+    schedule_grad_filter(*acc, w, block);
+    return true;
+  }
   std::vector<Var> av = acc->args();
   std::vector<Halide::VarOrRVar> order{av[0], av[1]};
-  for (const Halide::Internal::ReductionVariable &rv :
-       acc->update().get_schedule().rvars())
+  for (const Halide::Internal::ReductionVariable &rv : acc->update().get_schedule().rvars())
     order.emplace_back(Halide::RVar(rv.var));
-  acc->compute_at(out, Var("bo"))
-      .vectorize(av[0], w, TailStrategy::GuardWithIf);
+  acc->compute_at(out, Var("bo")).vectorize(av[0], w, TailStrategy::GuardWithIf);
   acc->update()
       .reorder(order)
       .vectorize(av[0], w, TailStrategy::GuardWithIf)

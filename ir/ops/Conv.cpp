@@ -47,8 +47,8 @@ std::string read_ints(const Node &n, const char *key, size_t len, int64_t lo,
     ok = ok && v >= lo;
   if (ok)
     return {};
-  return "needs attribute `" + std::string(key) + "` of " +
-         std::to_string(len) + " integers >= " + std::to_string(lo);
+  return "needs attribute `" + std::string(key) + "` of " + std::to_string(len) +
+         " integers >= " + std::to_string(lo);
 }
 
 /// Stride and pads (pools: pads are all zero).
@@ -70,9 +70,7 @@ std::string require_image(const TensorType &t, const char *what) {
   bool ok = t.rank() == 4;
   for (int i = 1; ok && i < 4; ++i)
     ok = t.shape[i] != kBatch && t.shape[i] > 0;
-  return ok ? ""
-            : std::string(what) + " must be an image [N, H, W, C], found " +
-                  t.str();
+  return ok ? "" : std::string(what) + " must be an image [N, H, W, C], found " + t.str();
 }
 
 /// Output extents from the (padded) input, window and stride; "" or why not.
@@ -80,8 +78,8 @@ std::string out_size(Geom &g, const TensorType &x) {
   int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
   if (g.kh > hp || g.kw > wp)
     return "window " + std::to_string(g.kh) + "x" + std::to_string(g.kw) +
-           " is larger than the padded input " + std::to_string(hp) + "x" +
-           std::to_string(wp) + " (" + x.str() + ")";
+           " is larger than the padded input " + std::to_string(hp) + "x" + std::to_string(wp) +
+           " (" + x.str() + ")";
   g.oh = (hp - g.kh) / g.sh + 1;
   g.ow = (wp - g.kw) / g.sw + 1;
   return {};
@@ -89,8 +87,7 @@ std::string out_size(Geom &g, const TensorType &x) {
 
 /// Geometry of conv2d(x, w); the shape rules of the gradients rebuild the
 /// forward operands' types and come through here too.
-std::string conv_geom(const Node &n, const TensorType &x, const TensorType &w,
-                      Geom &g) {
+std::string conv_geom(const Node &n, const TensorType &x, const TensorType &w, Geom &g) {
   if (std::string e = require_image(x, "input"); !e.empty())
     return e;
   if (std::string e = require_f32(w, "filters"); !e.empty())
@@ -99,8 +96,7 @@ std::string conv_geom(const Node &n, const TensorType &x, const TensorType &w,
     return "filters must be [KH, KW, C, F], found " + w.str();
   if (w.shape[2] != x.shape[3])
     return "filters " + w.str() + " expect " + std::to_string(w.shape[2]) +
-           " input channels, but the input " + x.str() + " has " +
-           std::to_string(x.shape[3]);
+           " input channels, but the input " + x.str() + " has " + std::to_string(x.shape[3]);
   if (std::string e = read_stride_pads(n, true, g); !e.empty())
     return e;
   g.n = x.shape[0], g.h = x.shape[1], g.w = x.shape[2], g.c = x.shape[3];
@@ -124,8 +120,7 @@ std::string pool_geom(const Node &n, const TensorType &x, Geom &g) {
 
 /// The type of an input image [N, H, W, C] whose spatial size is attribute
 /// `size`, for the gradients w.r.t. inputs; "" or why not.
-std::string sized_input(const Node &n, int64_t batch_dim, int64_t c,
-                        TensorType &x) {
+std::string sized_input(const Node &n, int64_t batch_dim, int64_t c, TensorType &x) {
   std::vector<int64_t> hw;
   if (std::string e = read_ints(n, "size", 2, 1, hw); !e.empty())
     return e;
@@ -138,8 +133,7 @@ std::string check_dy(const TensorType &dy, const Geom &g) {
   Shape want{g.n, g.oh, g.ow, g.f};
   if (dy.dtype == DType::F32 && dy.shape == want)
     return {};
-  return "output gradient " + dy.str() + " does not match the forward output " +
-         shape_str(want);
+  return "output gradient " + dy.str() + " does not match the forward output " + shape_str(want);
 }
 
 Geom concrete(Geom g, int64_t batch) {
@@ -159,56 +153,47 @@ template <typename F> void for_each_tap(const Geom &g, F f) {
             int64_t ih = oh * g.sh + kh - g.pt, iw = ow * g.sw + kw - g.pl;
             if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
               continue;
-            f(((n * g.h + ih) * g.w + iw) * g.c,
-              ((n * g.oh + oh) * g.ow + ow) * g.f, kh * g.kw + kw);
+            f(((n * g.h + ih) * g.w + iw) * g.c, ((n * g.oh + oh) * g.ow + ow) * g.f,
+              kh * g.kw + kw);
           }
 }
 
 /// 2·N·OH·OW·KH·KW·C·F: each conv op does one FMA per (output pixel, tap, c,
 /// f).
-OpCost conv_cost(const Node &n, const Geom &g, std::span<const TensorType> in,
-                 int64_t batch) {
+OpCost conv_cost(const Node &n, const Geom &g, std::span<const TensorType> in, int64_t batch) {
   Geom c = concrete(g, batch);
-  return {2.0 * c.n * c.oh * c.ow * c.kh * c.kw * c.c * c.f,
-          io_bytes(n, in, batch)};
+  return {2.0 * c.n * c.oh * c.ow * c.kh * c.kw * c.c * c.f, io_bytes(n, in, batch)};
 }
 
 Attrs conv_attrs(const Node &n) {
-  return Attrs{{"stride", n.attrs.get_ints("stride")},
-               {"pads", n.attrs.get_ints("pads")}};
+  return Attrs{{"stride", n.attrs.get_ints("stride")}, {"pads", n.attrs.get_ints("pads")}};
 }
 Attrs pool_attrs(const Node &n) {
-  return Attrs{{"stride", n.attrs.get_ints("stride")},
-               {"window", n.attrs.get_ints("window")}};
+  return Attrs{{"stride", n.attrs.get_ints("stride")}, {"window", n.attrs.get_ints("window")}};
 }
 
 // Geometry from each op's operands (see the shape rules below).
-std::string geom_conv2d(const Node &n, std::span<const TensorType> in,
-                        Geom &g) {
+std::string geom_conv2d(const Node &n, std::span<const TensorType> in, Geom &g) {
   return conv_geom(n, in[0], in[1], g);
 }
-std::string geom_grad_input(const Node &n, std::span<const TensorType> in,
-                            Geom &g) {
+std::string geom_grad_input(const Node &n, std::span<const TensorType> in, Geom &g) {
   TensorType x;
   if (in[1].rank() != 4)
     return "filters must be [KH, KW, C, F], found " + in[1].str();
-  if (std::string e =
-          sized_input(n, in[0].rank() ? in[0].shape[0] : 1, in[1].shape[2], x);
+  if (std::string e = sized_input(n, in[0].rank() ? in[0].shape[0] : 1, in[1].shape[2], x);
       !e.empty())
     return e;
   if (std::string e = conv_geom(n, x, in[1], g); !e.empty())
     return e;
   return check_dy(in[0], g);
 }
-std::string geom_grad_filter(const Node &n, std::span<const TensorType> in,
-                             Geom &g) {
+std::string geom_grad_filter(const Node &n, std::span<const TensorType> in, Geom &g) {
   std::vector<int64_t> k;
   if (std::string e = read_ints(n, "filter_size", 2, 1, k); !e.empty())
     return e;
   if (in[1].rank() != 4)
     return "output gradient must be [N, OH, OW, F], found " + in[1].str();
-  TensorType w =
-      f32({k[0], k[1], in[0].rank() == 4 ? in[0].shape[3] : 1, in[1].shape[3]});
+  TensorType w = f32({k[0], k[1], in[0].rank() == 4 ? in[0].shape[3] : 1, in[1].shape[3]});
   if (std::string e = conv_geom(n, in[0], w, g); !e.empty())
     return e;
   return check_dy(in[1], g);
@@ -216,19 +201,16 @@ std::string geom_grad_filter(const Node &n, std::span<const TensorType> in,
 std::string geom_pool(const Node &n, std::span<const TensorType> in, Geom &g) {
   return pool_geom(n, in[0], g);
 }
-std::string geom_pool_grad_x(const Node &n, std::span<const TensorType> in,
-                             Geom &g) {
+std::string geom_pool_grad_x(const Node &n, std::span<const TensorType> in, Geom &g) {
   if (std::string e = pool_geom(n, in[0], g); !e.empty())
     return e;
   return check_dy(in[1], g);
 }
-std::string geom_avg_grad(const Node &n, std::span<const TensorType> in,
-                          Geom &g) {
+std::string geom_avg_grad(const Node &n, std::span<const TensorType> in, Geom &g) {
   TensorType x;
   if (in[0].rank() != 4)
     return "output gradient must be [N, OH, OW, C], found " + in[0].str();
-  if (std::string e = sized_input(n, in[0].shape[0], in[0].shape[3], x);
-      !e.empty())
+  if (std::string e = sized_input(n, in[0].shape[0], in[0].shape[3], x); !e.empty())
     return e;
   if (std::string e = pool_geom(n, x, g); !e.empty())
     return e;
@@ -236,8 +218,7 @@ std::string geom_avg_grad(const Node &n, std::span<const TensorType> in,
 }
 
 /// The geometry of node `n` (already type-checked) from its operand types.
-using GeomFn = std::string (*)(const Node &, std::span<const TensorType>,
-                               Geom &);
+using GeomFn = std::string (*)(const Node &, std::span<const TensorType>, Geom &);
 Geom geom_of(GeomFn fn, const Node &n, std::span<const TensorType> in) {
   Geom g;
   std::string e = fn(n, in, g);
@@ -254,7 +235,7 @@ Geom geom_of(GeomFn fn, const Node &n, std::span<const Tensor *const> in) {
 } // namespace
 
 //===-- conv2d(x, w): y[n,oh,ow,f] = Σ_{kh,kw,c} x[n, oh·sh+kh-pt, ow·sw+kw-pl,
-//c]·w[kh,kw,c,f]
+// c]·w[kh,kw,c,f]
 // (x read as 0 outside). dx = conv2d_grad_input(dy, w), dw =
 // conv2d_grad_filter(x, dy).
 const OpInfo Conv2DInfo = {
@@ -293,7 +274,7 @@ const OpInfo Conv2DInfo = {
 };
 
 //===-- conv2d_grad_input(dy, w) {size}: dx[n,ih,iw,c] = Σ
-//dy[n,oh,ow,f]·w[kh,kw,c,f]
+// dy[n,oh,ow,f]·w[kh,kw,c,f]
 // over the (oh, ow, kh, kw) with ih = oh·sh+kh-pt, iw = ow·sw+kw-pl. Bilinear:
 // d(dy) = conv2d(g, w), dw = conv2d_grad_filter(g, dy).
 const OpInfo Conv2DGradInputInfo = {
@@ -332,7 +313,7 @@ const OpInfo Conv2DGradInputInfo = {
 };
 
 //===-- conv2d_grad_filter(x, dy) {kernel}: dw[kh,kw,c,f] = Σ_{n,oh,ow}
-//x[n,ih,iw,c]·dy[n,oh,ow,f]
+// x[n,ih,iw,c]·dy[n,oh,ow,f]
 // Bilinear: dx = conv2d_grad_input(dy, g), d(dy) = conv2d(x, g).
 const OpInfo Conv2DGradFilterInfo = {
     /*infer=*/[](const Node &n, std::span<const TensorType> in) {
@@ -381,8 +362,7 @@ template <typename F> void for_each_window(const Geom &g, F f) {
         taps.clear();
         for (int64_t kh = 0; kh < g.kh; ++kh)
           for (int64_t kw = 0; kw < g.kw; ++kw)
-            taps.push_back(((n * g.h + oh * g.sh + kh) * g.w + ow * g.sw + kw) *
-                           g.c);
+            taps.push_back(((n * g.h + oh * g.sh + kh) * g.w + ow * g.sw + kw) * g.c);
         f(((n * g.oh + oh) * g.ow + ow) * g.c, taps);
       }
 }
@@ -394,11 +374,9 @@ TypeResult pool_infer(const Node &n, std::span<const TensorType> in) {
   return TypeResult::ok(f32({g.n, g.oh, g.ow, g.c}));
 }
 
-OpCost pool_cost(const Node &n, const Geom &g, std::span<const TensorType> in,
-                 int64_t batch) {
+OpCost pool_cost(const Node &n, const Geom &g, std::span<const TensorType> in, int64_t batch) {
   Geom c = concrete(g, batch);
-  return {static_cast<double>(c.n * c.oh * c.ow * c.c * c.kh * c.kw),
-          io_bytes(n, in, batch)};
+  return {static_cast<double>(c.n * c.oh * c.ow * c.c * c.kh * c.kw), io_bytes(n, in, batch)};
 }
 
 } // namespace
@@ -409,8 +387,7 @@ const OpInfo MaxPool2DInfo = {
     /*infer=*/pool_infer,
     /*vjp=*/
     [](VjpContext &c) {
-      c.dx[0] = c.b.op(OpKind::MaxPool2DGrad, {c.node.operands[0], c.dy},
-                       pool_attrs(c.node));
+      c.dx[0] = c.b.op(OpKind::MaxPool2DGrad, {c.node.operands[0], c.dy}, pool_attrs(c.node));
     },
     /*eval=*/
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
@@ -497,7 +474,7 @@ const OpInfo AvgPool2DInfo = {
 };
 
 //===-- avg_pool2d_grad(dy) {window, stride, size}: dx[window taps] +=
-//dy/(kh·kw)
+// dy/(kh·kw)
 // Linear: d(dy) = avg_pool2d(g).
 const OpInfo AvgPool2DGradInfo = {
     /*infer=*/[](const Node &n, std::span<const TensorType> in) {
@@ -507,9 +484,7 @@ const OpInfo AvgPool2DGradInfo = {
       return TypeResult::ok(f32({g.n, g.h, g.w, g.c}));
     },
     /*vjp=*/
-    [](VjpContext &c) {
-      c.dx[0] = c.b.op(OpKind::AvgPool2D, {c.dy}, pool_attrs(c.node));
-    },
+    [](VjpContext &c) { c.dx[0] = c.b.op(OpKind::AvgPool2D, {c.dy}, pool_attrs(c.node)); },
     /*eval=*/
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
       Geom g = geom_of(geom_avg_grad, n, in);

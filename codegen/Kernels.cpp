@@ -60,6 +60,24 @@ std::string temp_beside(const std::string &final_path) {
   return final_path + fmt::format(".tmp{}", ::getpid());
 }
 
+/// The input's innermost extent when kernel `k` is a lone reshape that
+/// flattens trailing dimensions evenly (out's innermost extent a multiple of
+/// it, at least 8 so a vector fits), else 0.
+int64_t flatten_row(const Function &f, const Kernel &k) {
+  if (k.nodes.size() != 1 || k.exact_tails)
+    return 0;
+  const Node &n = f.node(k.nodes[0]);
+  if (n.op != OpKind::Reshape)
+    return 0;
+  const TensorType &in = f.type(n.operands[0]);
+  if (in.rank() < 2 || n.type.rank() < 1)
+    return 0;
+  int64_t row = in.shape.back(), out_row = n.type.shape.back();
+  if (row == kBatch || out_row == kBatch || row < 8 || out_row % row != 0)
+    return 0;
+  return row;
+}
+
 } // namespace
 
 KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &target) {
@@ -95,7 +113,10 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   Halide::Func out = values.at(k.nodes.back()).func;
   constrain([&](int d) { return out.output_buffer().dim(d); }, root.type);
   Halide::Pipeline pipeline(out);
-  if (k.schedule == "manual") {
+  int64_t row = flatten_row(f, k);
+  if (k.schedule == "manual" && row > 0) {
+    hl::schedule_flatten_copy(out, row, target);
+  } else if (k.schedule == "manual") {
     hl::schedule_output(root, out, target, k.exact_tails);
   } else {
     // Estimates at the model's batch size, then the plugin's schedule.

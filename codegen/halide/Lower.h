@@ -47,4 +47,9 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
                      bool exact_tails = false);
 
+/// Schedules `out`, a reshape that flattens trailing dimensions of a dense
+/// input whose innermost extent `row` divides out's innermost extent (the
+/// MLP's [N,28,28] -> [N,784]): a row-by-row vectorised copy.
+void schedule_flatten_copy(Halide::Func out, int64_t row, const Halide::Target &target);
+
 } // namespace netc::hl

@@ -201,6 +201,18 @@ int64_t inner_extent(const TensorType &t) {
 
 } // namespace
 
+void schedule_flatten_copy(Halide::Func out, int64_t row, const Halide::Target &target) {
+  int vw = target.natural_vector_size(Halide::Float(32));
+  std::vector<Var> vars = out.args();
+  Var o("o"), r("r");
+  // Splitting the flat index by the input's row length turns `j % row` and
+  // `j / row` into the loop variables: contiguous vector loads, no division.
+  out.split(vars[0], o, r, static_cast<int>(row), TailStrategy::GuardWithIf)
+      .vectorize(r, std::min(vw, pow2_below(row)), TailStrategy::ShiftInwards);
+  if (vars.size() >= 2)
+    out.parallel(vars.back());
+}
+
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
                      bool exact_tails) {
   if (schedule_conv(n, out, target)) // conv2d and its gradients: codegen/halide/Conv.cpp

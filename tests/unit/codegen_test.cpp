@@ -234,3 +234,20 @@ TEST_CASE("updates are written in place and temporaries share slots", "[fusion]"
       if (!plan.kernels[c.kernel].exact_tails)
         CHECK(std::find(c.inputs.begin(), c.inputs.end(), c.output) == c.inputs.end());
 }
+
+TEST_CASE("a flattening reshape compiled as a row copy matches the interpreter", "[fusion]") {
+  // Rows of 16 floats: Kernels.cpp's flatten-copy schedule (rows >= 8).
+  std::string text = kModel;
+  text.replace(text.find("f32[4, 5]"), 9, "f32[3, 16]");
+  Module m = compile_net(text);
+  JitModel jit(m);
+  ParamStore interp = init_params(m, 1), compiled = interp;
+  Pcg32 rng(9);
+  for (int64_t n : {13, 1}) {
+    std::vector<Tensor> args = {random_tensor({n, 3, 16}, [&] { return rng.uniform(0, 1); }),
+                                random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
+    CallResult r = interpret(*m.find_function("eval"), args, interp);
+    std::map<std::string, Tensor> c = jit.call("eval", args, compiled);
+    CHECK(max_rel_error(c.at("prob"), r.outputs.at("prob")) < 1e-4);
+  }
+}

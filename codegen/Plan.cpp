@@ -23,7 +23,7 @@ namespace {
 
 /// Bumped whenever the Halide lowering or schedules change what a kernel
 /// compiles to, so cached objects from older netc builds are not reused.
-constexpr const char *kCodegenVersion = "netc-codegen-2";
+constexpr const char *kCodegenVersion = "netc-codegen-3";
 
 bool inlinable(OpKind k) { return k == OpKind::Constant || k == OpKind::BatchSize; }
 

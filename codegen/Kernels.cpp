@@ -163,6 +163,31 @@ void load_autoscheduler(const std::string &schedule) {
   Halide::load_plugin(dir + "libautoschedule_" + schedule + ".so");
 }
 
+namespace {
+
+/// A fingerprint of the running compiler: a hash of its own executable. The
+/// objects a kernel compiles to depend on netc's lowering and schedules as
+/// well as on the kernel, so cached objects are keyed by both; a rebuilt
+/// netc never reuses objects an older build produced.
+const std::string &compiler_fingerprint() {
+  static const std::string fp = [] {
+    std::ifstream in("/proc/self/exe", std::ios::binary);
+    uint64_t h = 1469598103934665603ULL;
+    std::vector<char> buf(1 << 20);
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      for (std::streamsize i = 0; i < in.gcount(); ++i) {
+        h ^= static_cast<unsigned char>(buf[i]);
+        h *= 1099511628211ULL;
+      }
+    }
+    return fmt::format("{:016x}", h);
+  }();
+  return fp;
+}
+
+} // namespace
+
 std::string cache_dir() {
   fs::path dir;
   if (const char *env = std::getenv("NETC_CACHE_DIR"); env && *env)
@@ -180,7 +205,8 @@ std::string cache_dir() {
 
 std::optional<std::string> kernel_object(const Kernel &k, const Halide::Target &target,
                                          CompileStats &stats, std::string &error) {
-  std::string path = (fs::path(cache_dir()) / (k.symbol + ".o")).string();
+  std::string path =
+      (fs::path(cache_dir()) / (k.symbol + "-" + compiler_fingerprint() + ".o")).string();
   if (fs::exists(path)) {
     ++stats.cached;
     return path;
@@ -221,7 +247,7 @@ std::optional<std::string> kernel_object(const Kernel &k, const Halide::Target &
 std::optional<std::string> runtime_object(const Halide::Target &target, std::string &error) {
   Halide::Target t = target.without_feature(Halide::Target::NoRuntime);
   std::string path =
-      (fs::path(cache_dir()) / ("halide_runtime_" + stable_hash(t.to_string()) + ".o")).string();
+      (fs::path(cache_dir()) / ("halide_runtime_" + stable_hash(t.to_string()) + "-" + compiler_fingerprint() + ".o")).string();
   if (fs::exists(path))
     return path;
   std::string tmp = temp_beside(path);

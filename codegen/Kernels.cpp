@@ -186,6 +186,16 @@ const std::string &compiler_fingerprint() {
   return fp;
 }
 
+/// Moves a finished object from `tmp` to `path` atomically, so concurrent
+/// builds never see a half-written object.
+bool publish(const std::string &tmp, const std::string &path, std::string &error) {
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec)
+    error = "cannot write " + path + ": " + ec.message();
+  return !ec;
+}
+
 } // namespace
 
 std::string cache_dir() {
@@ -233,13 +243,8 @@ std::optional<std::string> kernel_object(const Kernel &k, const Halide::Target &
     fs::remove(tmp);
     return std::nullopt;
   }
-  // Atomic publication: concurrent builds never see a half-written object.
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    error = "cannot write " + path + ": " + ec.message();
+  if (!publish(tmp, path, error))
     return std::nullopt;
-  }
   ++stats.compiled;
   return path;
 }
@@ -247,7 +252,9 @@ std::optional<std::string> kernel_object(const Kernel &k, const Halide::Target &
 std::optional<std::string> runtime_object(const Halide::Target &target, std::string &error) {
   Halide::Target t = target.without_feature(Halide::Target::NoRuntime);
   std::string path =
-      (fs::path(cache_dir()) / ("halide_runtime_" + stable_hash(t.to_string()) + "-" + compiler_fingerprint() + ".o")).string();
+      (fs::path(cache_dir()) /
+       ("halide_runtime_" + stable_hash(t.to_string()) + "-" + compiler_fingerprint() + ".o"))
+          .string();
   if (fs::exists(path))
     return path;
   std::string tmp = temp_beside(path);
@@ -257,12 +264,8 @@ std::optional<std::string> runtime_object(const Halide::Target &target, std::str
     error = std::string("Halide failed to build its runtime: ") + e.what();
     return std::nullopt;
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    error = "cannot write " + path + ": " + ec.message();
+  if (!publish(tmp, path, error))
     return std::nullopt;
-  }
   return path;
 }
 

@@ -21,18 +21,22 @@ double max_rel_error(const Tensor &a, const Tensor &b) {
   return worst;
 }
 
+double numeric_grad_at(const Function &f, const std::vector<Tensor> &args, ParamStore &params,
+                       const std::string &name, int64_t i, double eps) {
+  double x = params[name][i];
+  params[name][i] = x + eps;
+  double up = interpret(f, args, params).outputs.at("loss")[0];
+  params[name][i] = x - eps;
+  double down = interpret(f, args, params).outputs.at("loss")[0];
+  params[name][i] = x;
+  return (up - down) / (2 * eps);
+}
+
 Tensor numeric_grad(const Function &f, const std::vector<Tensor> &args, ParamStore params,
                     const std::string &name, double eps) {
   Tensor g(DType::F32, params.at(name).shape);
-  for (int64_t i = 0; i < g.size(); ++i) {
-    double x = params[name][i];
-    params[name][i] = x + eps;
-    double up = interpret(f, args, params).outputs.at("loss")[0];
-    params[name][i] = x - eps;
-    double down = interpret(f, args, params).outputs.at("loss")[0];
-    params[name][i] = x;
-    g[i] = (up - down) / (2 * eps);
-  }
+  for (int64_t i = 0; i < g.size(); ++i)
+    g[i] = numeric_grad_at(f, args, params, name, i, eps);
   return g;
 }
 

@@ -20,6 +20,11 @@ template <typename G> Tensor random_tensor(const Shape &shape, G gen, DType dt =
 /// Largest |a - b| / max(1, |a|, |b|) over two same-sized tensors.
 double max_rel_error(const Tensor &a, const Tensor &b);
 
+/// Central finite difference of the scalar output `loss` of `f` along
+/// element `i` of parameter `name`, in float64.
+double numeric_grad_at(const Function &f, const std::vector<Tensor> &args, ParamStore &params,
+                       const std::string &name, int64_t i, double eps = 1e-6);
+
 /// Central finite-difference gradient of the scalar output `loss` of `f`
 /// w.r.t. parameter `name`, in float64.
 Tensor numeric_grad(const Function &f, const std::vector<Tensor> &args, ParamStore params,

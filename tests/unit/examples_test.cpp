@@ -27,19 +27,6 @@ std::string read(const std::string &path) {
   return ss.str();
 }
 
-/// Finite difference of the loss along one coordinate of one parameter.
-double numeric_at(const Function &eval, const std::vector<Tensor> &args, ParamStore &params,
-                  const std::string &name, int64_t i) {
-  const double eps = 1e-6;
-  double x = params[name][i];
-  params[name][i] = x + eps;
-  double up = interpret(eval, args, params).outputs.at("loss")[0];
-  params[name][i] = x - eps;
-  double down = interpret(eval, args, params).outputs.at("loss")[0];
-  params[name][i] = x;
-  return (up - down) / (2 * eps);
-}
-
 } // namespace
 
 TEST_CASE("the example models' gradients match finite differences", "[examples][grad]") {
@@ -81,7 +68,7 @@ TEST_CASE("the example models' gradients match finite differences", "[examples][
       const Tensor &analytic = r.outputs.at(grad_output_name(p.name));
       for (int k = 0; k < 12; ++k) {
         int64_t i = rng.below(static_cast<uint32_t>(analytic.size()));
-        double numeric = numeric_at(eval, args, params, p.name, i);
+        double numeric = numeric_grad_at(eval, args, params, p.name, i);
         CHECK(std::abs(analytic[i] - numeric) <= 1e-6 * std::max(1.0, std::abs(numeric)));
       }
     }

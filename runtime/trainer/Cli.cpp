@@ -18,8 +18,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <csignal>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <optional>
 #include <sstream>
 
@@ -30,6 +32,8 @@ namespace {
 /// Every flag of every command; each command reads the ones it declares.
 struct Options {
   std::optional<int64_t> epochs, batch, threads, limit, validate_limit, save_every_steps, max_steps;
+  int64_t log_every = 0, patience = 0;
+  std::string metrics, keep_best;
   std::optional<uint64_t> seed;
   std::optional<double> lr;
   std::vector<std::string> data, validate;
@@ -124,6 +128,19 @@ void choose_seed_batch(const Context &c, const std::optional<CheckpointInfo> &ck
                          s.seed, s.batch, c.o.resume, ck->seed, ck->batch);
 }
 
+/// Says where a run stopped by a signal stands; exit code 128 + signal.
+int report_interrupt(const Context &c, const TrainSettings &s, const TrainSummary &sum) {
+  const TrainPosition &p = sum.position;
+  std::string name = sum.interrupted == SIGINT ? "SIGINT" : sum.interrupted == SIGTERM ? "SIGTERM" : "a signal";
+  std::string where = fmt::format("interrupted by {} at epoch {}, step {} (global step {})", name, p.epoch + 1,
+                                  p.step, p.global_step);
+  if (s.checkpoint.empty())
+    c.err << where << "; nothing saved (--no-checkpoint)\n";
+  else
+    c.err << fmt::format("{}; saved {}; continue with --resume {}\n", where, s.checkpoint, s.checkpoint);
+  return 128 + sum.interrupted;
+}
+
 int run_train(const Context &c) {
   if (!c.desc.function("train_step"))
     return c.error(
@@ -145,6 +162,14 @@ int run_train(const Context &c) {
   s.max_steps = c.o.max_steps.value_or(0);
   s.checkpoint = c.o.no_checkpoint ? "" : c.o.checkpoint.empty() ? c.default_checkpoint() : c.o.checkpoint;
   s.quiet = c.o.quiet;
+  s.log_every = c.o.log_every, s.keep_best = c.o.keep_best, s.patience = c.o.patience;
+  std::ofstream metrics;
+  if (!c.o.metrics.empty()) {
+    metrics.open(c.o.metrics, std::ios::app);
+    if (!metrics)
+      return c.error(fmt::format("{}: cannot open for appending metrics", c.o.metrics));
+    s.metrics = &metrics;
+  }
   s.progress = stdout_is_terminal() && &c.out == &std::cout;
 
   Expected<Dataset> data = load_data(c, *d, c.o.data, "data", c.o.limit);
@@ -179,9 +204,12 @@ int run_train(const Context &c) {
       c.out << fmt::format("resuming from {} at epoch {}, step {} (global step {})\n", c.o.resume, start.epoch + 1,
                            start.step, start.global_step);
   }
+  StopOnSignals stop_on_signals;
   Expected<TrainSummary> sum = train(*m, *d, *data, held ? &*held : nullptr, s, start, c.out);
   if (!sum)
     return c.error(sum.error());
+  if (sum->interrupted)
+    return report_interrupt(c, s, *sum);
   if (!s.quiet && !s.checkpoint.empty())
     c.out << fmt::format("{} {} ({} epochs and {} steps done, global step {})\n",
                          sum->stopped_early ? "stopped; saved" : "saved", s.checkpoint, sum->position.epoch,
@@ -224,6 +252,7 @@ int run_eval(const Context &c) {
   if (!r)
     return c.error(r.error());
   c.out << fmt::format("held-out loss {:.4f}, accuracy {:.2f}% ({} examples)\n", r->loss, 100 * r->accuracy, r->count);
+  c.out << format_confusion(*r);
   return kExitOk;
 }
 
@@ -375,6 +404,12 @@ void add_train(CLI::App &app, Options &o) {
   t->add_option("--save-every-steps", o.save_every_steps, "also checkpoint every N steps")
       ->check(CLI::NonNegativeNumber);
   t->add_option("--max-steps", o.max_steps, "stop (and checkpoint) at global step N")->check(CLI::NonNegativeNumber);
+  t->add_option("--metrics", o.metrics, "append JSON lines: one per epoch (and per --log-every steps)");
+  t->add_option("--log-every", o.log_every, "with --metrics, also log the loss every N steps")
+      ->check(CLI::NonNegativeNumber);
+  t->add_option("--keep-best", o.keep_best, "also checkpoint here whenever the held-out loss improves");
+  t->add_option("--patience", o.patience, "stop after K epochs without held-out improvement")
+      ->check(CLI::NonNegativeNumber);
   t->add_flag("-q,--quiet", o.quiet, "print only errors");
 }
 

@@ -3,7 +3,8 @@
 // `./trainer train|eval|predict|info [flags]` (docs/trainer.md). Defaults
 // come from the model's train block (netc_model_json "config"); flags
 // override them. Exit codes: 0 success, 1 a data, checkpoint or kernel
-// error (the message names the file and what is wrong), 2 a usage error.
+// error (the message names the file and what is wrong), 2 a usage error,
+// 130 / 143 training stopped by SIGINT / SIGTERM (after checkpointing).
 //
 // trainer_main takes the model as a ModelABI, so the real `main`
 // (Main.cpp) and the unit tests' hand-written model run the same code.

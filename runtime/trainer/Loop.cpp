@@ -10,13 +10,21 @@
 #include "runtime/Metrics.h"
 #include "runtime/trainer/Progress.h"
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace netc::rt {
 
 namespace {
+
+/// The pending stop request's signal; written by signal handlers.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+void on_stop_signal(int signal) { g_stop_signal = signal; }
 
 using Clock = std::chrono::steady_clock;
 
@@ -116,16 +124,31 @@ Expected<void> checkpoint(const Model &model, const TrainSettings &s, const Trai
   return save_checkpoint(s.checkpoint, model, {model.desc().name, pos, s.seed, s.batch});
 }
 
+/// Writes one JSON line to the metrics stream and flushes it.
+void write_metrics(const TrainSettings &s, const std::string &line) {
+  if (s.metrics)
+    *s.metrics << line << std::endl;
+}
+
 /// Runs the batches of epoch `pos.epoch` from `pos.step` on, advancing
-/// `pos`; sets `stopped` when the global step reaches max_steps.
+/// `sum.position`; stops (and checkpoints) when the global step reaches
+/// max_steps or a stop was requested, setting sum.stopped_early.
 Expected<void> run_epoch(Model &model, const DataBinding &d, const Dataset &data, Batcher &batches,
-                         const TrainSettings &s, TrainPosition &pos, EpochStats &st, bool &stopped, std::ostream &out) {
+                         const TrainSettings &s, TrainSummary &sum, EpochStats &st, std::ostream &out) {
+  TrainPosition &pos = sum.position;
+  bool &stopped = sum.stopped_early;
   RunningMean loss;
   std::vector<int32_t> scratch;
   Progress progress(out, s.progress && !s.quiet, fmt::format("epoch {}/{}", pos.epoch + 1, s.epochs),
                     batches.num_batches());
   auto t0 = Clock::now();
   while (pos.step < batches.num_batches()) {
+    if (int signal = stop_requested()) {
+      sum.interrupted = signal, stopped = true;
+      if (Expected<void> ok = checkpoint(model, s, pos); !ok)
+        return ok;
+      break;
+    }
     std::span<const int64_t> idx = batches.batch(pos.step);
     gather(model, d.train, data, idx, scratch);
     if (Expected<void> ok = model.call("train_step", int64_t(idx.size())); !ok)
@@ -134,6 +157,10 @@ Expected<void> run_epoch(Model &model, const DataBinding &d, const Dataset &data
     st.examples += int64_t(idx.size());
     ++pos.step, ++pos.global_step, ++st.batches;
     progress.update(pos.step, st.examples);
+    if (s.log_every > 0 && pos.global_step % s.log_every == 0) {
+      nlohmann::json j = {{"step", pos.global_step}, {"loss", model.f32(d.train_loss)[0]}};
+      write_metrics(s, j.dump());
+    }
     stopped = s.max_steps > 0 && pos.global_step >= s.max_steps;
     bool periodic = s.save_every_steps > 0 && pos.global_step % s.save_every_steps == 0;
     if (stopped || (periodic && pos.step < batches.num_batches()))
@@ -149,6 +176,21 @@ Expected<void> run_epoch(Model &model, const DataBinding &d, const Dataset &data
 }
 
 } // namespace
+
+void request_stop(int signal) { g_stop_signal = signal; }
+int stop_requested() { return int(g_stop_signal); }
+void clear_stop() { g_stop_signal = 0; }
+
+StopOnSignals::StopOnSignals() {
+  clear_stop();
+  old_int_ = std::signal(SIGINT, on_stop_signal);
+  old_term_ = std::signal(SIGTERM, on_stop_signal);
+}
+
+StopOnSignals::~StopOnSignals() {
+  std::signal(SIGINT, old_int_ == SIG_ERR ? SIG_DFL : old_int_);
+  std::signal(SIGTERM, old_term_ == SIG_ERR ? SIG_DFL : old_term_);
+}
 
 Expected<DataBinding> bind_data(const ModelDesc &m) {
   DataBinding d;
@@ -176,6 +218,34 @@ std::string format_epoch(const EpochStats &e, int64_t epochs) {
   return line + fmt::format(", {:.0f} samples/s, {:.1f} s", e.samples_per_s, e.seconds);
 }
 
+std::string epoch_json(const EpochStats &e, int64_t global_step) {
+  nlohmann::json j = {{"epoch", e.epoch + 1},
+                      {"step", global_step},
+                      {"train_loss", e.batches ? nlohmann::json(e.train_loss) : nlohmann::json()},
+                      {"held_out_loss", e.evaluated ? nlohmann::json(e.eval_loss) : nlohmann::json()},
+                      {"accuracy", e.evaluated ? nlohmann::json(e.accuracy) : nlohmann::json()},
+                      {"samples_per_s", e.samples_per_s},
+                      {"seconds", e.seconds}};
+  return j.dump();
+}
+
+/// Tracks the best held-out loss: saves keep_best on improvement; returns
+/// true when `patience` epochs have passed without one.
+static Expected<bool> track_best(const Model &model, const TrainSettings &s, const EpochStats &st, int64_t global_step,
+                                 TrainSummary &sum, int64_t &since_best) {
+  if (!st.evaluated)
+    return false;
+  if (sum.best_epoch >= 0 && !(st.eval_loss < sum.best_loss))
+    return s.patience > 0 && ++since_best >= s.patience;
+  sum.best_loss = st.eval_loss, sum.best_epoch = st.epoch, since_best = 0;
+  if (!s.keep_best.empty())
+    if (Expected<void> ok = save_checkpoint(s.keep_best, model,
+                                            {model.desc().name, {st.epoch + 1, 0, global_step}, s.seed, s.batch});
+        !ok)
+      return Error{ok.error()};
+  return false;
+}
+
 Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &data, const Dataset *held,
                              const TrainSettings &s, TrainPosition start, std::ostream &out) {
   if (!model.has_function("train_step"))
@@ -185,13 +255,13 @@ Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &
   sum.position = start;
   TrainPosition &pos = sum.position;
   Batcher batches = Batcher::shuffled(data.size(), s.batch, s.seed);
-  int64_t saved_at = -1;
+  int64_t saved_at = -1, since_best = 0;
   for (; pos.epoch < s.epochs; ++pos.epoch, pos.step = 0) {
     auto t0 = Clock::now();
     batches.set_epoch(pos.epoch);
     EpochStats st;
     st.epoch = pos.epoch;
-    if (Expected<void> ok = run_epoch(model, d, data, batches, s, pos, st, sum.stopped_early, out); !ok)
+    if (Expected<void> ok = run_epoch(model, d, data, batches, s, sum, st, out); !ok)
       return Error{ok.error()};
     sum.examples_seen += st.examples;
     if (sum.stopped_early) {
@@ -207,10 +277,22 @@ Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &
     st.seconds = seconds_since(t0);
     if (!s.quiet)
       out << format_epoch(st, s.epochs) << std::endl;
+    write_metrics(s, epoch_json(st, pos.global_step));
     sum.epochs.push_back(st);
+    Expected<bool> out_of_patience = track_best(model, s, st, pos.global_step, sum, since_best);
+    if (!out_of_patience)
+      return Error{out_of_patience.error()};
     if (Expected<void> ok = checkpoint(model, s, {pos.epoch + 1, 0, pos.global_step}); !ok)
       return Error{ok.error()};
     saved_at = pos.global_step;
+    if (*out_of_patience) {
+      sum.stopped_early = sum.patience_exhausted = true;
+      pos = {pos.epoch + 1, 0, pos.global_step};
+      if (!s.quiet)
+        out << fmt::format("early stopping: held-out loss has not improved for {} epochs (best {:.4f} at epoch {})\n",
+                           s.patience, sum.best_loss, sum.best_epoch + 1);
+      break;
+    }
   }
   // Nothing ran (e.g. resuming a finished run): still leave a checkpoint.
   if (saved_at != pos.global_step)
@@ -223,6 +305,9 @@ Expected<EvalResult> evaluate(Model &model, const DataBinding &d, const Dataset 
   Batcher batches = Batcher::sequential(data.size(), std::min(batch, model.max_batch()));
   RunningMean loss;
   RunningAccuracy acc;
+  EvalResult r;
+  r.classes = d.num_classes;
+  r.confusion.assign(size_t(r.classes * r.classes), 0);
   std::vector<int32_t> scratch;
   for (int64_t b = 0; b < batches.num_batches(); ++b) {
     std::span<const int64_t> idx = batches.batch(b);
@@ -231,10 +316,40 @@ Expected<EvalResult> evaluate(Model &model, const DataBinding &d, const Dataset 
     if (Expected<void> ok = model.call("eval", k); !ok)
       return Error{ok.error()};
     loss.add(model.f32(d.eval_loss)[0], double(k));
-    acc.add(std::span<const float>(model.f32(d.eval_scores), size_t(k * d.num_classes)),
-            std::span<const int32_t>(model.i32(d.eval.label), size_t(k)), d.num_classes);
+    std::span<const float> scores(model.f32(d.eval_scores), size_t(k * d.num_classes));
+    std::span<const int32_t> labels(model.i32(d.eval.label), size_t(k));
+    acc.add(scores, labels, d.num_classes);
+    for (int64_t i = 0; i < k; ++i) {
+      int64_t predicted = int64_t(argmax(scores.subspan(size_t(i * d.num_classes), size_t(d.num_classes))));
+      if (labels[size_t(i)] >= 0 && labels[size_t(i)] < d.num_classes)
+        ++r.confusion[size_t(labels[size_t(i)] * d.num_classes + predicted)];
+    }
   }
-  return EvalResult{loss.mean(), acc.accuracy(), acc.seen()};
+  r.loss = loss.mean(), r.accuracy = acc.accuracy(), r.count = acc.seen();
+  return r;
+}
+
+std::string format_confusion(const EvalResult &r) {
+  int64_t most = 0;
+  for (int64_t v : r.confusion)
+    most = std::max(most, v);
+  int width = std::max({int(std::to_string(most).size()), int(std::to_string(r.classes - 1).size()), 3});
+  std::string text = "confusion matrix (rows: true class, columns: predicted):\n";
+  text += fmt::format("{:>{}} ", "", 6);
+  for (int64_t c = 0; c < r.classes; ++c)
+    text += fmt::format(" {:>{}}", c, width);
+  text += "  accuracy\n";
+  for (int64_t t = 0; t < r.classes; ++t) {
+    int64_t total = 0, right = r.confusion[size_t(t * r.classes + t)];
+    text += fmt::format("{:>6} ", t);
+    for (int64_t c = 0; c < r.classes; ++c) {
+      int64_t v = r.confusion[size_t(t * r.classes + c)];
+      total += v;
+      text += fmt::format(" {:>{}}", v, width);
+    }
+    text += total ? fmt::format("  {:.2f}%\n", 100.0 * double(right) / double(total)) : "  -\n";
+  }
+  return text;
 }
 
 Expected<Predictions> predict(Model &model, const DataBinding &d, const Dataset &data, int64_t batch) {

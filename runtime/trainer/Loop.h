@@ -9,6 +9,12 @@
 //             partial batch is kept at its own size), call train_step, read
 //             `loss`; then evaluate on the held-out set and print one line.
 //             Checkpoints at epoch ends, every N steps, and on stopping.
+//             A stop request (SIGINT/SIGTERM, see request_stop) is checked
+//             between steps: the step running finishes, a checkpoint is
+//             saved, and train returns with `interrupted` set.
+//             Optionally: JSON-lines metrics per epoch and per N steps, a
+//             copy of the best checkpoint by held-out loss, and early
+//             stopping after `patience` epochs without improvement.
 //   evaluate  eval over sequential batches: the loss mean weighted by batch
 //             size, and accuracy (argmax of eval's first non-loss output).
 //   predict   predict over sequential batches, collecting its first output.
@@ -58,6 +64,28 @@ struct DataBinding {
 /// function has what the trainer does not support.
 Expected<DataBinding> bind_data(const ModelDesc &m);
 
+/// Asks a running train() to stop after its current step, as SIGINT or
+/// SIGTERM would; `signal` (nonzero) is reported back. Safe to call from a
+/// signal handler: it only sets a volatile sig_atomic_t.
+void request_stop(int signal);
+/// The signal of a pending stop request, or 0.
+int stop_requested();
+/// Forgets a pending stop request (train() does this when it starts).
+void clear_stop();
+
+/// While alive, SIGINT and SIGTERM call request_stop instead of killing the
+/// process; the previous handlers come back on destruction.
+class StopOnSignals {
+public:
+  StopOnSignals();
+  ~StopOnSignals();
+  StopOnSignals(const StopOnSignals &) = delete;
+  StopOnSignals &operator=(const StopOnSignals &) = delete;
+
+private:
+  void (*old_int_)(int), (*old_term_)(int);
+};
+
 struct TrainSettings {
   int64_t epochs = 1, batch = 32;
   uint64_t seed = 0;
@@ -69,6 +97,14 @@ struct TrainSettings {
   std::string checkpoint;
   /// Show the '\r' progress line; print nothing but errors when quiet.
   bool progress = false, quiet = false;
+  /// Where JSON-lines metrics go (null: none): one object per epoch and,
+  /// with log_every > 0, one {"step", "loss"} per log_every global steps.
+  std::ostream *metrics = nullptr;
+  int64_t log_every = 0;
+  /// Also save a checkpoint here whenever the held-out loss improves.
+  std::string keep_best;
+  /// Stop after this many epochs without held-out improvement (0: never).
+  int64_t patience = 0;
 };
 
 /// One epoch's numbers, as printed.
@@ -83,7 +119,15 @@ struct TrainSummary {
   /// Examples passed to train_step (all epochs run by this call).
   int64_t examples_seen = 0;
   std::vector<EpochStats> epochs;
+  /// Stopped before `epochs`: by max_steps, a stop request or patience.
   bool stopped_early = false;
+  /// The signal that stopped training (see request_stop), or 0.
+  int interrupted = 0;
+  /// Stopped because held-out loss did not improve for `patience` epochs.
+  bool patience_exhausted = false;
+  /// The best held-out loss and the epoch (0-based) it was reached at; -1: none.
+  double best_loss = 0;
+  int64_t best_epoch = -1;
 };
 
 /// Trains from `start`; `held` may be null (no held-out evaluation).
@@ -93,7 +137,14 @@ Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &
 struct EvalResult {
   double loss = 0, accuracy = 0;
   int64_t count = 0;
+  /// classes x classes counts, row-major: [true class][predicted class].
+  int64_t classes = 0;
+  std::vector<int64_t> confusion;
 };
+
+/// The confusion matrix as text: a header of predicted classes, one row per
+/// true class with its counts and per-class accuracy ("-" with no examples).
+std::string format_confusion(const EvalResult &r);
 
 /// Runs eval over `data` in sequential batches of at most `batch`.
 Expected<EvalResult> evaluate(Model &model, const DataBinding &d, const Dataset &data, int64_t batch);
@@ -109,6 +160,11 @@ Expected<Predictions> predict(Model &model, const DataBinding &d, const Dataset 
 
 /// An .npy file (format version 1.0) holding `p` as little-endian float32.
 std::vector<uint8_t> encode_npy(const Predictions &p);
+
+/// One epoch as a JSON object on one line: {"epoch", "step", "train_loss",
+/// "held_out_loss", "accuracy", "samples_per_s", "seconds"}; the epoch is
+/// 1-based, step is the global step, held-out values are null without eval.
+std::string epoch_json(const EpochStats &e, int64_t global_step);
 
 /// "epoch 1/5: train loss 0.5012, held-out loss 0.4311, accuracy 84.52%, 61234 samples/s, 1.2 s"
 std::string format_epoch(const EpochStats &e, int64_t epochs);

@@ -24,7 +24,17 @@ namespace {
 /// The pending stop request's signal; written by signal handlers.
 volatile std::sig_atomic_t g_stop_signal = 0;
 
-void on_stop_signal(int signal) { g_stop_signal = signal; }
+/// The first signal asks for a stop; a second one (the run is stuck, or the
+/// user insists) gets the default action. signal() and raise() are
+/// async-signal-safe.
+void on_stop_signal(int signal) {
+  if (g_stop_signal) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  g_stop_signal = signal;
+}
 
 using Clock = std::chrono::steady_clock;
 

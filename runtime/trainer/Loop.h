@@ -73,8 +73,9 @@ int stop_requested();
 /// Forgets a pending stop request (train() does this when it starts).
 void clear_stop();
 
-/// While alive, SIGINT and SIGTERM call request_stop instead of killing the
-/// process; the previous handlers come back on destruction.
+/// While alive, the first SIGINT or SIGTERM calls request_stop instead of
+/// killing the process (a second one kills it as usual); the previous
+/// handlers come back on destruction.
 class StopOnSignals {
 public:
   StopOnSignals();

@@ -8,6 +8,7 @@
 #include "TrainerFake.h"
 
 #include <nlohmann/json.hpp>
+#include <sys/wait.h>
 
 using namespace netc::rt;
 using namespace netc::rt::testing;
@@ -105,6 +106,23 @@ TEST_CASE("trainer CLI: SIGINT and SIGTERM save, say where, and exit 130 / 143",
   Model ma = ws.model(), mb = ws.model();
   REQUIRE((load_checkpoint(a, ma).ok() && load_checkpoint(b, mb).ok()));
   CHECK(param_bytes(ma) == param_bytes(mb));
+}
+
+TEST_CASE("a second SIGINT kills the trainer at once", "[trainer]") {
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    StopOnSignals stop;
+    std::raise(SIGINT);
+    if (stop_requested() != SIGINT)
+      _exit(3);
+    std::raise(SIGINT);
+    _exit(4); // not reached: the default action ends the process
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGINT);
 }
 
 //===----------------------------------------------------------------------===//

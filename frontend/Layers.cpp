@@ -17,6 +17,10 @@
 //                        he_uniform, b: zeros); x [N, H, W, C], or [N, H, W] as
 //                        C = 1
 //   max_pool/avg_pool(x, size: 2, stride: size)   pooling, no padding
+//   embedding(ids, vocab, dim)
+//                        gather(<p>.table, ids): one row of <p>.table
+//                        f32[vocab, dim] (glorot_uniform) per i32 id; an id
+//                        outside [0, vocab) gives a zero row
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Lower.h"
@@ -238,6 +242,32 @@ LValue lower_dense(CallCtx &c) {
   return xw.ok() ? c.emit(OpKind::Add, {xw.id, b.id}) : LValue{};
 }
 
+// embedding(ids, vocab, dim): gather(<p>.table, ids), table f32[vocab, dim]
+// glorot_uniform; ids i32[N, ...] (e.g. an input `tokens: i32[T]`).
+LValue lower_embedding(CallCtx &c) {
+  const TensorType &t = c.type(0);
+  if (t.dtype != DType::I32) {
+    c.diag().error(c.loc_of(0), "embedding expects i32 token ids, found " + t.str(),
+                   "declare the input as i32[...], e.g. `tokens: i32[16]`");
+    return {};
+  }
+  std::optional<int64_t> vocab = c.int_arg(1, 0), dim = c.int_arg(2, 0);
+  if (!vocab || !dim)
+    return {};
+  if (*vocab <= 0 || *dim <= 0 || *dim > kMaxParamElements / *vocab) {
+    c.diag().error(c.call.loc, fmt::format("embedding needs a positive vocab and dim with "
+                                           "vocab·dim at most 2^31, found {} and {}",
+                                           *vocab, *dim));
+    return {};
+  }
+  std::optional<std::string> prefix = c.layer_prefix(3);
+  if (!prefix)
+    return {};
+  LValue table = c.L.make_param(c.call.loc, *prefix + ".table", {DType::F32, {*vocab, *dim}},
+                                "glorot_uniform");
+  return table.ok() ? c.emit(OpKind::Gather, {table.id, c.in[0].id}) : LValue{};
+}
+
 /// Padding of one axis: "valid" none; "same" as TensorFlow: the output has
 /// ceil(in / stride) positions and the extra row goes at the end.
 std::array<int64_t, 2> pads_for(bool same, int64_t in, int64_t k, int64_t s) {
@@ -449,7 +479,9 @@ const std::vector<Builtin> &builtins() {
       // Planned (docs/language.md); layers among them create parameters.
       {"rnn", C::Planned, 0, {}, nullptr},
       {"lstm", C::Planned, 0, {}, nullptr},        {"gru", C::Planned, 0, {}, nullptr},
-      {"embedding", C::Planned, 0, {}, nullptr},   {"dropout", C::Planned, 0, {}, nullptr},
+      {"embedding", C::Layer, 1, {{"ids", true}, {"vocab", true}, {"dim", true}, {"name", false}},
+       lower_embedding},
+      {"dropout", C::Planned, 0, {}, nullptr},
       {"batch_norm", C::Planned, 0, {}, nullptr},  {"layer_norm", C::Planned, 0, {}, nullptr},
       {"concat", C::Planned, 0, {}, nullptr},      {"zeros", C::Planned, 0, {}, nullptr},
   };
@@ -569,7 +601,8 @@ LValue lower_call(Lowerer &L, const CallSite &call, const LValue *piped) {
     LValue v = i == 0 && piped ? *piped : L.lower_expr(*c.args[i]);
     if (!v.ok())
       return {};
-    bool label = fn->lower == lower_cross_entropy && i == 1; // checked there
+    bool label = (fn->lower == lower_cross_entropy && i == 1) || // checked there
+                 fn->lower == lower_embedding;
     if (!label && L.type(v).dtype != DType::F32) {
       diag.error(c.loc_of(i), fmt::format("{} expects f32 values, found {}", fn->name,
                                           L.type(v).str()),

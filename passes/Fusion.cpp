@@ -32,7 +32,10 @@ Role role_of(const Node &n) {
     return Role::Inline;
   if (n.op == OpKind::MatMul)
     return Role::MatMul;
-  if (std::strcmp(op_family(n.op), "Movement") == 0)
+  // Movement ops are index arithmetic, recomputed where read; scatter_add
+  // (Opaque: it accumulates) is a kernel of its own.
+  if (std::strcmp(op_family(n.op), "Movement") == 0 &&
+      op_fusion_class(n.op) != FusionClass::Opaque)
     return Role::Inline;
   switch (op_fusion_class(n.op)) {
   case FusionClass::Elementwise:

@@ -84,6 +84,10 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
     return lower_broadcast(n, operands[0]);
   case OpKind::OneHot:
     return lower_one_hot(n, operands[0]);
+  case OpKind::Gather:
+    return lower_gather(n, operands[0], operands[1]);
+  case OpKind::ScatterAdd:
+    return lower_scatter_add(n, operands[0], operands[1], batch);
   case OpKind::ReduceSum:
   case OpKind::ReduceMax:
   case OpKind::ReduceMean:

@@ -62,6 +62,8 @@ Expr pointwise(OpKind op, Expr x, Expr y) {
   case OpKind::Transpose:
   case OpKind::Broadcast:
   case OpKind::OneHot:
+  case OpKind::Gather:
+  case OpKind::ScatterAdd:
   case OpKind::ReduceSum:
   case OpKind::ReduceMax:
   case OpKind::ReduceMean:

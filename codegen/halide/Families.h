@@ -44,6 +44,10 @@ inline constexpr const char *kMatmulAcc = "matmul_acc";
 /// serial instead of vectorising across outputs.
 inline constexpr const char *kInnerTag = "_inner";
 
+/// Name prefix of scatter_add's Func, whose update over the ids
+/// schedule_output vectorises along rows but never parallelises (ids repeat).
+inline constexpr const char *kScatterAdd = "scatter_add";
+
 Halide::Func lower_leaf(const Node &n, const Halide::Expr &batch);
 Halide::Func lower_elementwise(const Node &n, std::span<const Value> in);
 Halide::Func lower_matmul(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
@@ -51,6 +55,9 @@ Halide::Func lower_reshape(const Node &n, const Value &x, const Halide::Expr &ba
 Halide::Func lower_transpose(const Node &n, const Value &x);
 Halide::Func lower_broadcast(const Node &n, const Value &x);
 Halide::Func lower_one_hot(const Node &n, const Value &labels);
+Halide::Func lower_gather(const Node &n, const Value &table, const Value &ids);
+Halide::Func lower_scatter_add(const Node &n, const Value &ids, const Value &updates,
+                               const Halide::Expr &batch);
 Halide::Func lower_reduce(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
 Halide::Func lower_loss(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
 Halide::Func lower_conv(const Node &n, std::span<const Value> in, const Halide::Expr &batch);

@@ -1,10 +1,12 @@
-//===- Movement.cpp - Halide lowering of reshape, transpose, broadcast, one_hot
+//===- Movement.cpp - Halide lowering of the movement ops -----------------===//
 //
 // Index arithmetic only. Reshape is a row-major reinterpretation; it splits
 // both shapes into the shortest aligned groups of equal element count (the
 // batch N counting as its own factor) and maps each group on its own, so
 // [N, 28, 28] -> [N, 784] costs one division by 28, and a group that keeps
-// its dimension (N -> N) costs nothing.
+// its dimension (N -> N) costs nothing. one_hot, gather and scatter_add
+// index by data: gather is a clamped load, scatter_add an update definition
+// over the ids (schedule_output keeps that loop serial: ids repeat).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/halide/Families.h"
@@ -124,6 +126,48 @@ Halide::Func lower_one_hot(const Node &n, const Value &labels) {
   idx.pop_back();
   Halide::Func out(fresh_name("one_hot"));
   out(v) = Halide::select(call_ir(labels.func, idx) == c, 1.0f, 0.0f);
+  return out;
+}
+
+// gather: out[i..., d] = 0 <= ids[i...] < V ? table[ids[i...], d] : 0. The
+// load is clamped so an out-of-range id never reads outside the table.
+Halide::Func lower_gather(const Node &n, const Value &table, const Value &ids) {
+  std::vector<Halide::Var> v = make_vars(n.type.rank());
+  std::vector<Expr> idx = ir_index(v);
+  Expr d = idx.back();
+  idx.pop_back();
+  int rows = static_cast<int>(table.type.shape[0]);
+  Expr id = call_ir(ids.func, idx);
+  Expr row = Halide::clamp(id, 0, rows - 1);
+  Halide::Func out(fresh_name("gather"));
+  out(v) = Halide::select(id >= 0 && id < rows, call_ir(table.func, {row, d}), 0.0f);
+  return out;
+}
+
+// scatter_add {rows}: out[v, d] = 0, then for every index r of ids (serially,
+// in order): out[clamp(ids[r]), d] += valid ? updates[r, d] : 0.
+Halide::Func lower_scatter_add(const Node &n, const Value &ids, const Value &updates,
+                               const Halide::Expr &batch) {
+  std::vector<Halide::Var> v = make_vars(2);
+  int rows = static_cast<int>(n.attrs.get_int("rows"));
+  Halide::Func out(fresh_name(kScatterAdd));
+  out(v) = 0.0f;
+  std::vector<Expr> ext = extents(ids.type.shape, batch);
+  Halide::Region region;
+  for (size_t k = ext.size(); k-- > 0;) // Halide order: innermost first
+    region.emplace_back(Expr(0), ext[k]);
+  if (region.empty())
+    region.emplace_back(Expr(0), Expr(1)); // a scalar id: one update
+  Halide::RDom r(region);
+  std::vector<Expr> id_idx; // IR order; r[0] is the innermost id dimension
+  for (size_t k = 0; k < ids.type.shape.size(); ++k)
+    id_idx.push_back(r[static_cast<int>(ids.type.shape.size() - 1 - k)]);
+  Expr id = call_ir(ids.func, id_idx);
+  std::vector<Expr> upd_idx = id_idx;
+  upd_idx.push_back(v[0]);
+  Expr valid = id >= 0 && id < rows;
+  out(v[0], Halide::clamp(id, 0, rows - 1)) +=
+      Halide::select(valid, call_ir(updates.func, upd_idx), 0.0f);
   return out;
 }
 

@@ -9,6 +9,8 @@
 //     them, unless the reduced axes include the innermost one (then the
 //     reduction loop stays innermost and serial); parallel over the outermost
 //     pure Var;
+//   * scatter_add: the zeroing stage pointwise, the update over the ids
+//     serial (ids may repeat), vectorised along the row;
 //   * matmul: Halide's classic schedule. The output is tiled (2 vectors of
 //     columns x 32 rows, tiles fused and parallel); within a tile, blocks of
 //     8 rows x 2 vectors accumulate in registers (the matmul accumulator is
@@ -233,6 +235,13 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
   }
   if (acc) {
     schedule_matmul(out, *acc, vw, exact_tails, inner_extent(n.type));
+    return;
+  }
+  if (starts_with(out.name(), kScatterAdd)) {
+    // Zero the rows in parallel; the update loops over the ids serially (two
+    // ids may name one row), each row added as vectors.
+    schedule_pointwise(out, out.args(), vw, 0, true, exact_tails);
+    out.update().vectorize(out.args()[0], vw, TailStrategy::GuardWithIf);
     return;
   }
   if (out.has_update_definition()) {

@@ -1,6 +1,8 @@
-//===- Movement.cpp - reshape, transpose, broadcast, one_hot --------------===//
+//===- Movement.cpp - reshape, transpose, broadcast, one_hot, gather ------===//
 //
-// Ops that move or replicate data without arithmetic.
+// Ops that move or replicate data without arithmetic, and scatter_add, the
+// adjoint of gather (the embedding lookup's pair), which sums the rows it
+// moves.
 //
 //===----------------------------------------------------------------------===//
 #include "ir/ops/Common.h"
@@ -150,6 +152,95 @@ const OpInfo OneHotInfo = {
       return out;
     },
     /*cost=*/copy_cost,
+};
+
+//===-- gather: out[i..., d] = table[ids[i...], d]  (table f32[V, D]) -----===//
+// An id outside [0, V) gives a zero row. d/dtable = scatter_add(ids, dy)
+// {rows = V}; ids get no gradient.
+const OpInfo GatherInfo = {
+    /*infer=*/[](const Node &, std::span<const TensorType> in) {
+      const TensorType &table = in[0], &ids = in[1];
+      if (table.dtype != DType::F32 || table.rank() != 2 || table.has_batch())
+        return TypeResult::fail("table must be f32[V, D] with static V and D, found " +
+                                table.str());
+      if (ids.dtype != DType::I32)
+        return TypeResult::fail("ids must be i32 row indices, found " + ids.str());
+      Shape s = ids.shape;
+      s.push_back(table.shape[1]);
+      return TypeResult::ok(f32(s));
+    },
+    /*vjp=*/
+    [](VjpContext &c) {
+      ValueId ids = c.node.operands[1];
+      int64_t rows = c.b.type(c.node.operands[0]).shape[0];
+      c.dx[0] = c.b.op(OpKind::ScatterAdd, {ids, c.dy}, Attrs{{"rows", rows}});
+    },
+    /*eval=*/
+    [](const Node &, std::span<const Tensor *const> in, const EvalEnv &) {
+      const Tensor &table = *in[0], &ids = *in[1];
+      int64_t v = table.shape[0], d = table.shape[1];
+      Shape s = ids.shape;
+      s.push_back(d);
+      Tensor out(DType::F32, s);
+      for (int64_t i = 0; i < ids.size(); ++i) {
+        double id = ids[i];
+        if (!(id >= 0 && id < static_cast<double>(v)))
+          continue;
+        int64_t row = static_cast<int64_t>(id);
+        for (int64_t j = 0; j < d; ++j)
+          out[i * d + j] = table[row * d + j];
+      }
+      return out;
+    },
+    /*cost=*/
+    [](const Node &n, std::span<const TensorType> in, int64_t batch) {
+      // Only the rows read: the ids, and one table row per output row.
+      double out = static_cast<double>(num_elements(n.type.shape, batch));
+      return OpCost{0, 4.0 * (2 * out + static_cast<double>(num_elements(in[1].shape, batch)))};
+    },
+};
+
+//===-- scatter_add {rows}: out[v, d] = Σ_{i: ids[i] = v} updates[i, d] ---===//
+// ids i32[...], updates f32[..., D] -> f32[rows, D]; rows no id names are
+// zero, and updates whose id is outside [0, rows) are dropped.
+// d/dupdates = gather(dy, ids); ids get no gradient.
+const OpInfo ScatterAddInfo = {
+    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
+      const TensorType &ids = in[0], &upd = in[1];
+      if (ids.dtype != DType::I32)
+        return TypeResult::fail("ids must be i32 row indices, found " + ids.str());
+      if (std::string e = require_f32(upd, "updates"); !e.empty())
+        return TypeResult::fail(e);
+      if (!n.attrs.is_int("rows") || n.attrs.get_int("rows") <= 0)
+        return TypeResult::fail("needs a positive attribute `rows` (int)");
+      Shape lead(upd.shape.begin(), upd.shape.end() - (upd.rank() ? 1 : 0));
+      if (upd.rank() < 1 || lead != ids.shape || upd.shape.back() == kBatch)
+        return TypeResult::fail("updates " + upd.str() + " do not match ids " + ids.str() +
+                                ": expected updates of shape " + shape_str(ids.shape) +
+                                " plus a static row length D");
+      return TypeResult::ok(f32({n.attrs.get_int("rows"), upd.shape.back()}));
+    },
+    /*vjp=*/
+    [](VjpContext &c) { c.dx[1] = c.b.op(OpKind::Gather, {c.dy, c.node.operands[0]}); },
+    /*eval=*/
+    [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
+      const Tensor &ids = *in[0], &upd = *in[1];
+      int64_t rows = n.attrs.get_int("rows"), d = upd.shape.back();
+      Tensor out(DType::F32, {rows, d});
+      for (int64_t i = 0; i < ids.size(); ++i) {
+        double id = ids[i];
+        if (!(id >= 0 && id < static_cast<double>(rows)))
+          continue;
+        int64_t row = static_cast<int64_t>(id);
+        for (int64_t j = 0; j < d; ++j)
+          out[row * d + j] += upd[i * d + j];
+      }
+      return out;
+    },
+    /*cost=*/
+    [](const Node &n, std::span<const TensorType> in, int64_t batch) {
+      return OpCost{static_cast<double>(num_elements(in[1].shape, batch)), io_bytes(n, in, batch)};
+    },
 };
 
 } // namespace netc::ops

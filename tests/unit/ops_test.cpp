@@ -27,8 +27,10 @@ struct GradCase {
   std::vector<Shape> shapes;
   Attrs attrs;
   std::function<double(Pcg32 &, int operand)> sample;
-  /// Operand 1 holds integer labels in [0, labels) instead of floats.
+  /// Operand `label_operand` holds integer labels in [0, labels) instead of
+  /// floats (cross_entropy's labels, gather's and scatter_add's ids).
   int64_t labels = 0;
+  size_t label_operand = 1;
 };
 
 double away_from_zero(Pcg32 &r, int) {
@@ -87,6 +89,10 @@ const std::map<OpKind, GradCase> &grad_cases() {
       {OpKind::Softmax, {{{3, 5}}, Attrs{{"axis", int64_t(1)}}, any}},
       {OpKind::LogSoftmax, {{{2, 3, 4}}, Attrs{{"axis", int64_t(1)}}, any}},
       {OpKind::CrossEntropy, {{{4, 6}, {4}}, {}, any, 6}},
+      // Ids in [0, 7) over 5 rows: repeats, and ids 5 and 6 (zero rows,
+      // dropped updates).
+      {OpKind::Gather, {{{5, 3}, {4, 3}}, {}, any, 7}},
+      {OpKind::ScatterAdd, {{{4, 3}, {4, 3, 2}}, Attrs{{"rows", int64_t(5)}}, any, 7, 0}},
       // Convolution and pooling: stride 2 and uneven padding, non-square
       // windows; the pools' windows overlap along W.
       {OpKind::Conv2D, {{{2, 5, 6, 3}, {3, 2, 3, 4}}, conv_attrs({}), any}},
@@ -122,7 +128,7 @@ Module gradient_module(OpKind k, const GradCase &c) {
   Builder b(f);
   std::vector<ValueId> operands;
   for (size_t i = 0; i < c.shapes.size(); ++i) {
-    bool is_label = c.labels && i == 1;
+    bool is_label = c.labels && i == c.label_operand;
     ParamDecl p{"p" + std::to_string(i), ParamKind::Param,
                 {is_label ? DType::I32 : DType::F32, c.shapes[i]}, {}, {}};
     if (is_label)
@@ -215,6 +221,16 @@ TEST_CASE("every shape rule rejects what it must, with the shapes in the message
         "logits f32[N, 10] do not match labels i32[N, 1]: expected labels of shape [N]");
   CHECK(fails(OpKind::CrossEntropy, {a, {DType::F32, {kBatch}}}) ==
         "labels must be i32 class indices, found f32[N]");
+  CHECK(fails(OpKind::Gather, {{DType::F32, {10}}, {DType::I32, {kBatch}}}) ==
+        "table must be f32[V, D] with static V and D, found f32[10]");
+  CHECK(fails(OpKind::Gather, {{DType::F32, {10, 4}}, {DType::F32, {kBatch}}}) ==
+        "ids must be i32 row indices, found f32[N]");
+  CHECK(fails(OpKind::ScatterAdd, {{DType::I32, {kBatch}}, {DType::F32, {kBatch, 4}}}) ==
+        "needs a positive attribute `rows` (int)");
+  CHECK(fails(OpKind::ScatterAdd, {{DType::I32, {kBatch, 3}}, {DType::F32, {kBatch, 4}}},
+              Attrs{{"rows", int64_t(10)}}) ==
+        "updates f32[N, 4] do not match ids i32[N, 3]: expected updates of shape [N, 3] plus a "
+        "static row length D");
   CHECK(fails(OpKind::Exp, {{DType::I32, {3}}}) == "operand must be f32, found i32[3]");
   CHECK(fails(OpKind::Add, {a}) == "expects 2 operand(s), found 1");
   CHECK(fails(OpKind::Softmax, {a}, Attrs{{"axis", int64_t(2)}}) ==

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <optional>
 
 namespace netc {
 
@@ -73,6 +74,9 @@ private:
   ExprPtr parse_pipe();
   ExprPtr parse_additive();
   ExprPtr parse_multiplicative();
+  /// One left-associative binary level: operands from `operand`, operators
+  /// mapped to BinOps by `op_of` (nullopt ends the level).
+  ExprPtr parse_binary_level(ExprPtr (Parser::*operand)(), std::optional<BinOp> (*op_of)(Tok));
   ExprPtr parse_unary();
   ExprPtr parse_primary();
   ExprPtr parse_number();
@@ -448,36 +452,44 @@ ExprPtr Parser::parse_pipe() {
   return e;
 }
 
-// additive = multiplicative (("+" | "-") multiplicative)*
-ExprPtr Parser::parse_additive() {
-  ExprPtr e = parse_multiplicative();
-  while (e && (is(Tok::Plus) || is(Tok::Minus))) {
-    BinOp op = is(Tok::Plus) ? BinOp::Add : BinOp::Sub;
+ExprPtr Parser::parse_binary_level(ExprPtr (Parser::*operand)(),
+                                   std::optional<BinOp> (*op_of)(Tok)) {
+  ExprPtr e = (this->*operand)();
+  std::optional<BinOp> op;
+  while (e && (op = op_of(tok().kind))) {
     Loc loc = tok().loc;
     next();
-    ExprPtr rhs = parse_multiplicative();
+    ExprPtr rhs = (this->*operand)();
     if (!rhs)
       return nullptr;
     const Expr *a = e.get(), *b = rhs.get();
-    e = check_height(std::make_unique<BinaryExpr>(loc, op, std::move(e), std::move(rhs)), {a, b});
+    e = check_height(std::make_unique<BinaryExpr>(loc, *op, std::move(e), std::move(rhs)), {a, b});
   }
   return e;
 }
 
+// additive = multiplicative (("+" | "-") multiplicative)*
+ExprPtr Parser::parse_additive() {
+  return parse_binary_level(&Parser::parse_multiplicative, [](Tok t) -> std::optional<BinOp> {
+    if (t == Tok::Plus)
+      return BinOp::Add;
+    if (t == Tok::Minus)
+      return BinOp::Sub;
+    return std::nullopt;
+  });
+}
+
 // multiplicative = unary (("*" | "/" | "@") unary)*
 ExprPtr Parser::parse_multiplicative() {
-  ExprPtr e = parse_unary();
-  while (e && (is(Tok::Star) || is(Tok::Slash) || is(Tok::At))) {
-    BinOp op = is(Tok::Star) ? BinOp::Mul : is(Tok::Slash) ? BinOp::Div : BinOp::MatMul;
-    Loc loc = tok().loc;
-    next();
-    ExprPtr rhs = parse_unary();
-    if (!rhs)
-      return nullptr;
-    const Expr *a = e.get(), *b = rhs.get();
-    e = check_height(std::make_unique<BinaryExpr>(loc, op, std::move(e), std::move(rhs)), {a, b});
-  }
-  return e;
+  return parse_binary_level(&Parser::parse_unary, [](Tok t) -> std::optional<BinOp> {
+    if (t == Tok::Star)
+      return BinOp::Mul;
+    if (t == Tok::Slash)
+      return BinOp::Div;
+    if (t == Tok::At)
+      return BinOp::MatMul;
+    return std::nullopt;
+  });
 }
 
 // unary = "-" unary | primary

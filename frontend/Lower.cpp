@@ -392,13 +392,7 @@ namespace {
 /// `f` without the nodes its outputs do not need, unused Args included;
 /// the remaining Args are renumbered in order.
 Function prune(const Function &f) {
-  std::vector<bool> live(f.nodes.size(), false);
-  for (const NamedValue &o : f.outputs)
-    live[o.value] = true;
-  for (size_t i = f.nodes.size(); i-- > 0;)
-    if (live[i])
-      for (ValueId v : f.nodes[i].operands)
-        live[v] = true;
+  std::vector<bool> live = live_nodes(f, /*keep_args=*/false);
   Function out;
   out.name = f.name;
   out.loc = f.loc;

@@ -66,6 +66,22 @@ ValueId Function::output(const std::string &name) const {
   return kNoValue;
 }
 
+std::vector<bool> live_nodes(const Function &f, bool keep_args) {
+  std::vector<bool> live(f.nodes.size(), false);
+  for (const NamedValue &o : f.outputs)
+    live[o.value] = true;
+  for (const Update &u : f.updates)
+    live[u.value] = true;
+  for (size_t i = f.nodes.size(); i-- > 0;) {
+    if (keep_args && f.nodes[i].op == OpKind::Arg)
+      live[i] = true;
+    if (live[i])
+      for (ValueId v : f.nodes[i].operands)
+        live[v] = true;
+  }
+  return live;
+}
+
 const ParamDecl *Module::find_param(const std::string &name) const {
   for (const ParamDecl &p : params)
     if (p.name == name)

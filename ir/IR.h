@@ -81,6 +81,11 @@ struct Function {
   ValueId output(const std::string &name) const;
 };
 
+/// Which nodes of `f` its outputs and updates depend on (and, with
+/// `keep_args`, every Arg node and what it needs): the mark phase of dead-code
+/// elimination, shared by the passes and the frontend.
+std::vector<bool> live_nodes(const Function &f, bool keep_args);
+
 /// Whether a module-level tensor is a model parameter or optimizer state.
 enum class ParamKind : uint8_t { Param, State };
 

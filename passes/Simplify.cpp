@@ -237,18 +237,7 @@ Function rewrite(const Function &f) {
 
 /// Drops nodes nothing depends on; keeps Arg nodes and the order.
 Function eliminate_dead(const Function &f) {
-  std::vector<bool> live(f.nodes.size(), false);
-  for (const NamedValue &o : f.outputs)
-    live[o.value] = true;
-  for (const Update &u : f.updates)
-    live[u.value] = true;
-  for (size_t i = f.nodes.size(); i-- > 0;) {
-    if (f.nodes[i].op == OpKind::Arg)
-      live[i] = true;
-    if (live[i])
-      for (ValueId v : f.nodes[i].operands)
-        live[v] = true;
-  }
+  std::vector<bool> live = live_nodes(f, /*keep_args=*/true);
   Function out;
   out.name = f.name;
   out.loc = f.loc;

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build git python3
   libhalide14-0-dev llvm-14-dev llvm-14-tools
   libfmt-dev catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev
-  dataset-fashion-mnist
+  libstb-dev fortunes dataset-fashion-mnist
 )
 
 missing=()

@@ -12,6 +12,15 @@
 
 namespace netc {
 
+/// SplitMix64's finaliser (Steele et al. 2014): a bijection that scatters
+/// nearby inputs, so seeds (s, e) and (s, e + 1) give unrelated generators.
+inline uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 class Pcg32 {
 public:
   explicit Pcg32(uint64_t seed = 0x853c49e6748fea9bULL, uint64_t stream = 0xda3e39cb94b95bdbULL) {

@@ -14,19 +14,6 @@
 
 namespace netc::rt {
 
-namespace {
-
-/// SplitMix64's finaliser (Steele et al. 2014): a bijection that scatters
-/// nearby inputs, so seeds (s, e) and (s, e + 1) give unrelated generators.
-uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-} // namespace
-
 std::vector<int64_t> shuffled_order(int64_t n, uint64_t seed, int64_t epoch) {
   assert(n >= 0 && n <= int64_t(UINT32_MAX) && "shuffled_order: n must fit PCG32's below()");
   std::vector<int64_t> order(static_cast<size_t>(n));

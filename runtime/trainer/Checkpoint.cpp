@@ -7,6 +7,7 @@
 #include "runtime/trainer/Checkpoint.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -149,8 +150,50 @@ Expected<int64_t> meta_int(const StFile &f, const char *key, const std::string &
   return v;
 }
 
+/// A metadata value of 16 hex digits per element of `out`; an absent key leaves `out` alone.
+Expected<void> meta_hex(const StFile &f, const char *key, std::span<uint64_t> out, const std::string &path) {
+  auto it = f.metadata.find(key);
+  if (it == f.metadata.end())
+    return {};
+  const std::string &s = it->second;
+  bool ok = s.size() == 16 * out.size();
+  for (size_t i = 0; ok && i < out.size(); ++i) {
+    auto [end, ec] = std::from_chars(s.data() + 16 * i, s.data() + 16 * (i + 1), out[i], 16);
+    ok = ec == std::errc() && end == s.data() + 16 * (i + 1);
+  }
+  if (!ok)
+    return fail(fmt::format("{}: metadata `{}` is \"{}\", expected {} hex digits", path, key, s, 16 * out.size()));
+  return {};
+}
+
+/// The run state: absent keys (older checkpoints) give a fresh state.
+Expected<RunState> read_run_state(const StFile &f, const std::string &path) {
+  RunState r;
+  uint64_t rng[2] = {0, 0}, best[1] = {0};
+  if (Expected<void> ok = meta_hex(f, "rng", rng, path); !ok)
+    return Error{ok.error()};
+  if (Expected<void> ok = meta_hex(f, "best_loss", best, path); !ok)
+    return Error{ok.error()};
+  r.rng_state = rng[0], r.rng_inc = rng[1];
+  r.best_loss = std::bit_cast<double>(best[0]);
+  Expected<int64_t> since = meta_int(f, "since_best", path);
+  if (!since)
+    return Error{since.error()};
+  r.since_best = *since;
+  // best_epoch is -1 before the first evaluation, so it is stored plus one as `best_epochs`.
+  Expected<int64_t> epochs = meta_int(f, "best_epochs", path);
+  if (!epochs)
+    return Error{epochs.error()};
+  r.best_epoch = *epochs - 1;
+  return r;
+}
+
 Expected<CheckpointInfo> read_info(const StFile &f, const std::string &path) {
   CheckpointInfo info;
+  Expected<RunState> run = read_run_state(f, path);
+  if (!run)
+    return Error{run.error()};
+  info.run = *run;
   auto it = f.metadata.find("model");
   info.model = it == f.metadata.end() ? "" : it->second;
   int64_t *fields[] = {&info.position.epoch, &info.position.step, &info.position.global_step, nullptr, &info.batch};
@@ -311,6 +354,10 @@ Expected<void> save_checkpoint(const std::string &path, const Model &model, cons
       {"global_step", std::to_string(info.position.global_step)},
       {"seed", std::to_string(info.seed)},
       {"batch", std::to_string(info.batch)},
+      {"rng", hex64(info.run.rng_state) + hex64(info.run.rng_inc)},
+      {"best_loss", hex64(std::bit_cast<uint64_t>(info.run.best_loss))},
+      {"best_epochs", std::to_string(info.run.best_epoch + 1)},
+      {"since_best", std::to_string(info.run.since_best)},
       {"checksum", hex64(fnv1a64(data))},
   };
   return write_file_atomic(path, encode_safetensors(tensors, meta));

@@ -12,7 +12,10 @@
 // It holds every parameter and optimizer-state tensor of the model (its
 // JSON "params" list, in that order) and, as metadata, the model name and
 // the training position (epoch, step within it, global step), seed and
-// batch, plus `checksum`: FNV-1a 64 of the data section, as 16 hex digits.
+// batch, the run state (augmentation generator `rng` as 32 hex digits,
+// `best_loss` exact to the bit as 16 hex digits of the double, `best_epoch`,
+// `since_best`), plus `checksum`: FNV-1a 64 of the data section, as 16 hex
+// digits. Files without the run-state keys (older ones) read as a fresh state.
 // PyTorch loads it with safetensors.torch.load_file.
 //
 // Files are written atomically: a temporary in the same directory, fsync'd,
@@ -39,12 +42,25 @@ struct TrainPosition {
   int64_t epoch = 0, step = 0, global_step = 0;
 };
 
+/// What a run carries across steps besides tensors and position, so that
+/// --resume continues it exactly.
+struct RunState {
+  /// The augmentation generator (PCG32 state and increment); 0, 0 when the
+  /// run augments nothing (a fresh generator is then seeded from `seed`).
+  uint64_t rng_state = 0, rng_inc = 0;
+  /// Keep-best and patience: the best held-out loss so far and the epoch
+  /// (0-based) it was reached at (-1: none yet), and the epochs since.
+  double best_loss = 0;
+  int64_t best_epoch = -1, since_best = 0;
+};
+
 /// What a checkpoint records besides the tensors.
 struct CheckpointInfo {
   std::string model;
   TrainPosition position;
   uint64_t seed = 0;
   int64_t batch = 0;
+  RunState run;
 };
 
 /// One tensor of a parsed safetensors file.

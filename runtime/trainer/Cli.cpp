@@ -38,7 +38,7 @@ struct Options {
   std::optional<double> lr;
   std::vector<std::string> data, validate;
   std::string checkpoint, resume, input, format = "text", output;
-  bool quiet = false, no_checkpoint = false;
+  bool quiet = false, no_checkpoint = false, no_augment = false;
 };
 
 /// What every command works with.
@@ -141,6 +141,21 @@ int report_interrupt(const Context &c, const TrainSettings &s, const TrainSummar
   return 128 + sum.interrupted;
 }
 
+/// The train block's `augment` list for the model's input (config
+/// `augment.<input>`), unless --no-augment.
+Expected<void> choose_augment(const Context &c, const DataBinding &d, TrainSettings &s) {
+  std::string text = c.desc.config_string("augment." + d.input_name);
+  if (text.empty() || c.o.no_augment)
+    return {};
+  Expected<std::vector<AugmentOp>> ops = parse_augment(text);
+  if (!ops)
+    return Error{ops.error()};
+  if (Expected<void> ok = check_augment(*ops, d.input_shape); !ok)
+    return fail(fmt::format("input `{}`: {}", d.input_name, ok.error()));
+  s.augment = std::move(*ops);
+  return {};
+}
+
 int run_train(const Context &c) {
   if (!c.desc.function("train_step"))
     return c.error(
@@ -171,6 +186,8 @@ int run_train(const Context &c) {
     s.metrics = &metrics;
   }
   s.progress = stdout_is_terminal() && &c.out == &std::cout;
+  if (Expected<void> ok = choose_augment(c, *d, s); !ok)
+    return c.error(ok.error());
 
   Expected<Dataset> data = load_data(c, *d, c.o.data, "data", c.o.limit);
   if (!data)
@@ -187,11 +204,12 @@ int run_train(const Context &c) {
   if (!m)
     return c.error(m.error());
   TrainPosition start;
+  RunState run;
   if (ck) {
     Expected<CheckpointInfo> info = load_checkpoint(c.o.resume, *m);
     if (!info)
       return c.error(info.error());
-    start = info->position;
+    start = info->position, run = info->run;
   }
   if (c.o.lr)
     if (Expected<void> ok = set_lr(*m, *c.o.lr); !ok)
@@ -205,7 +223,7 @@ int run_train(const Context &c) {
                            start.step, start.global_step);
   }
   StopOnSignals stop_on_signals;
-  Expected<TrainSummary> sum = train(*m, *d, *data, held ? &*held : nullptr, s, start, c.out);
+  Expected<TrainSummary> sum = train(*m, *d, *data, held ? &*held : nullptr, s, start, c.out, run);
   if (!sum)
     return c.error(sum.error());
   if (sum->interrupted)
@@ -410,6 +428,7 @@ void add_train(CLI::App &app, Options &o) {
   t->add_option("--keep-best", o.keep_best, "also checkpoint here whenever the held-out loss improves");
   t->add_option("--patience", o.patience, "stop after K epochs without held-out improvement")
       ->check(CLI::NonNegativeNumber);
+  t->add_flag("--no-augment", o.no_augment, "train without the train block's `augment` list");
   t->add_flag("-q,--quiet", o.quiet, "print only errors");
 }
 

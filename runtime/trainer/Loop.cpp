@@ -128,10 +128,25 @@ void gather(Model &model, const FnData &fd, const Dataset &data, std::span<const
   gather_batch(data, idx, inputs, labels);
 }
 
-Expected<void> checkpoint(const Model &model, const TrainSettings &s, const TrainPosition &pos) {
+Expected<void> checkpoint(const Model &model, const TrainSettings &s, const TrainPosition &pos, const RunState &run) {
   if (s.checkpoint.empty())
     return {};
-  return save_checkpoint(s.checkpoint, model, {model.desc().name, pos, s.seed, s.batch});
+  return save_checkpoint(s.checkpoint, model, {model.desc().name, pos, s.seed, s.batch, run});
+}
+
+/// Augments the `count` examples just gathered into `fd`'s input slot,
+/// drawing from the run's generator (kept in `run`).
+void augment_batch(Model &model, const FnData &fd, const DataBinding &d, const TrainSettings &s, int64_t count,
+                   RunState &run, std::vector<float> &scratch) {
+  if (s.augment.empty())
+    return;
+  Pcg32 rng;
+  rng.restore(run.rng_state, run.rng_inc);
+  const std::vector<int64_t> &shape = d.input_shape;
+  int64_t h = shape[0], w = shape[1], c = shape.size() == 3 ? shape[2] : 1;
+  for (int64_t k = 0; k < count; ++k)
+    augment_image({model.f32(fd.input) + k * h * w * c, h, w, c}, s.augment, rng, scratch);
+  run.rng_state = rng.state(), run.rng_inc = rng.inc();
 }
 
 /// Writes one JSON line to the metrics stream and flushes it.
@@ -149,18 +164,20 @@ Expected<void> run_epoch(Model &model, const DataBinding &d, const Dataset &data
   bool &stopped = sum.stopped_early;
   RunningMean loss;
   std::vector<int32_t> scratch;
+  std::vector<float> image_scratch;
   Progress progress(out, s.progress && !s.quiet, fmt::format("epoch {}/{}", pos.epoch + 1, s.epochs),
                     batches.num_batches());
   auto t0 = Clock::now();
   while (pos.step < batches.num_batches()) {
     if (int signal = stop_requested()) {
       sum.interrupted = signal, stopped = true;
-      if (Expected<void> ok = checkpoint(model, s, pos); !ok)
+      if (Expected<void> ok = checkpoint(model, s, pos, sum.run); !ok)
         return ok;
       break;
     }
     std::span<const int64_t> idx = batches.batch(pos.step);
     gather(model, d.train, data, idx, scratch);
+    augment_batch(model, d.train, d, s, int64_t(idx.size()), sum.run, image_scratch);
     if (Expected<void> ok = model.call("train_step", int64_t(idx.size())); !ok)
       return ok;
     loss.add(model.f32(d.train_loss)[0], double(idx.size()));
@@ -174,7 +191,7 @@ Expected<void> run_epoch(Model &model, const DataBinding &d, const Dataset &data
     stopped = s.max_steps > 0 && pos.global_step >= s.max_steps;
     bool periodic = s.save_every_steps > 0 && pos.global_step % s.save_every_steps == 0;
     if (stopped || (periodic && pos.step < batches.num_batches()))
-      if (Expected<void> ok = checkpoint(model, s, pos); !ok)
+      if (Expected<void> ok = checkpoint(model, s, pos, sum.run); !ok)
         return ok;
     if (stopped)
       break;
@@ -239,34 +256,45 @@ std::string epoch_json(const EpochStats &e, int64_t global_step) {
   return j.dump();
 }
 
-/// Tracks the best held-out loss: saves keep_best on improvement; returns
-/// true when `patience` epochs have passed without one.
+/// Tracks the best held-out loss in `run`: saves keep_best on improvement;
+/// returns true when `patience` epochs have passed without one.
 static Expected<bool> track_best(const Model &model, const TrainSettings &s, const EpochStats &st, int64_t global_step,
-                                 TrainSummary &sum, int64_t &since_best) {
+                                 RunState &run) {
   if (!st.evaluated)
     return false;
-  if (sum.best_epoch >= 0 && !(st.eval_loss < sum.best_loss))
-    return s.patience > 0 && ++since_best >= s.patience;
-  sum.best_loss = st.eval_loss, sum.best_epoch = st.epoch, since_best = 0;
+  if (run.best_epoch >= 0 && !(st.eval_loss < run.best_loss))
+    return s.patience > 0 && ++run.since_best >= s.patience;
+  run.best_loss = st.eval_loss, run.best_epoch = st.epoch, run.since_best = 0;
   if (!s.keep_best.empty())
-    if (Expected<void> ok = save_checkpoint(s.keep_best, model,
-                                            {model.desc().name, {st.epoch + 1, 0, global_step}, s.seed, s.batch});
+    if (Expected<void> ok = save_checkpoint(
+            s.keep_best, model, {model.desc().name, {st.epoch + 1, 0, global_step}, s.seed, s.batch, run});
         !ok)
       return Error{ok.error()};
   return false;
 }
 
 Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &data, const Dataset *held,
-                             const TrainSettings &s, TrainPosition start, std::ostream &out) {
+                             const TrainSettings &s, TrainPosition start, std::ostream &out, RunState run) {
   if (!model.has_function("train_step"))
     return fail(
         fmt::format("model `{}` has no train_step (it has no loss), so there is nothing to train", model.desc().name));
+  if (!s.augment.empty())
+    if (Expected<void> ok = check_augment(s.augment, d.input_shape); !ok)
+      return Error{ok.error()};
   TrainSummary sum;
   sum.position = start;
+  sum.run = run;
+  if (!s.augment.empty() && sum.run.rng_inc == 0) { // a fresh run (or one that did not augment before)
+    Pcg32 rng = augment_rng(s.seed);
+    sum.run.rng_state = rng.state(), sum.run.rng_inc = rng.inc();
+  }
   TrainPosition &pos = sum.position;
   Batcher batches = Batcher::shuffled(data.size(), s.batch, s.seed);
-  int64_t saved_at = -1, since_best = 0;
-  for (; pos.epoch < s.epochs; ++pos.epoch, pos.step = 0) {
+  int64_t saved_at = -1;
+  // Resuming a run that early stopping ended: it stays ended.
+  if (s.patience > 0 && sum.run.since_best >= s.patience)
+    sum.stopped_early = sum.patience_exhausted = true, saved_at = pos.global_step;
+  for (; pos.epoch < s.epochs && !sum.patience_exhausted; ++pos.epoch, pos.step = 0) {
     auto t0 = Clock::now();
     batches.set_epoch(pos.epoch);
     EpochStats st;
@@ -289,10 +317,10 @@ Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &
       out << format_epoch(st, s.epochs) << std::endl;
     write_metrics(s, epoch_json(st, pos.global_step));
     sum.epochs.push_back(st);
-    Expected<bool> out_of_patience = track_best(model, s, st, pos.global_step, sum, since_best);
+    Expected<bool> out_of_patience = track_best(model, s, st, pos.global_step, sum.run);
     if (!out_of_patience)
       return Error{out_of_patience.error()};
-    if (Expected<void> ok = checkpoint(model, s, {pos.epoch + 1, 0, pos.global_step}); !ok)
+    if (Expected<void> ok = checkpoint(model, s, {pos.epoch + 1, 0, pos.global_step}, sum.run); !ok)
       return Error{ok.error()};
     saved_at = pos.global_step;
     if (*out_of_patience) {
@@ -300,13 +328,13 @@ Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &
       pos = {pos.epoch + 1, 0, pos.global_step};
       if (!s.quiet)
         out << fmt::format("early stopping: held-out loss has not improved for {} epochs (best {:.4f} at epoch {})\n",
-                           s.patience, sum.best_loss, sum.best_epoch + 1);
+                           s.patience, sum.run.best_loss, sum.run.best_epoch + 1);
       break;
     }
   }
   // Nothing ran (e.g. resuming a finished run): still leave a checkpoint.
   if (saved_at != pos.global_step)
-    if (Expected<void> ok = checkpoint(model, s, pos); !ok)
+    if (Expected<void> ok = checkpoint(model, s, pos, sum.run); !ok)
       return Error{ok.error()};
   return sum;
 }

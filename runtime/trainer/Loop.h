@@ -12,20 +12,23 @@
 //             A stop request (SIGINT/SIGTERM, see request_stop) is checked
 //             between steps: the step running finishes, a checkpoint is
 //             saved, and train returns with `interrupted` set.
-//             Optionally: JSON-lines metrics per epoch and per N steps, a
+//             Optionally: augmentation of each training example as it is
+//             gathered, JSON-lines metrics per epoch and per N steps, a
 //             copy of the best checkpoint by held-out loss, and early
 //             stopping after `patience` epochs without improvement.
 //   evaluate  eval over sequential batches: the loss mean weighted by batch
 //             size, and accuracy (argmax of eval's first non-loss output).
 //   predict   predict over sequential batches, collecting its first output.
 //
-// The batch order depends only on (seed, epoch), so training resumed from a
-// checkpoint at (epoch, step) skips that epoch's first `step` batches and
-// ends with exactly the parameters of an uninterrupted run.
+// The batch order depends only on (seed, epoch), and the checkpoint holds
+// the augmentation generator and the keep-best/patience state, so training
+// resumed from a checkpoint at (epoch, step) skips that epoch's first `step`
+// batches and ends with exactly the parameters of an uninterrupted run.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/Augment.h"
 #include "runtime/Dataset.h"
 #include "runtime/Expected.h"
 #include "runtime/trainer/Checkpoint.h"
@@ -106,6 +109,9 @@ struct TrainSettings {
   std::string keep_best;
   /// Stop after this many epochs without held-out improvement (0: never).
   int64_t patience = 0;
+  /// Applied in order to every training example (runtime/Augment.h), whose
+  /// per-example shape must then be [H, W] or [H, W, C]; empty: none.
+  std::vector<AugmentOp> augment;
 };
 
 /// One epoch's numbers, as printed.
@@ -126,14 +132,15 @@ struct TrainSummary {
   int interrupted = 0;
   /// Stopped because held-out loss did not improve for `patience` epochs.
   bool patience_exhausted = false;
-  /// The best held-out loss and the epoch (0-based) it was reached at; -1: none.
-  double best_loss = 0;
-  int64_t best_epoch = -1;
+  /// Where the run state ended: the best held-out loss and its epoch,
+  /// epochs since, and the augmentation generator.
+  RunState run;
 };
 
-/// Trains from `start`; `held` may be null (no held-out evaluation).
+/// Trains from `start` with the run state `run` (a checkpoint's, when
+/// resuming); `held` may be null (no held-out evaluation).
 Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &data, const Dataset *held,
-                             const TrainSettings &s, TrainPosition start, std::ostream &out);
+                             const TrainSettings &s, TrainPosition start, std::ostream &out, RunState run = {});
 
 struct EvalResult {
   double loss = 0, accuracy = 0;

@@ -199,13 +199,15 @@ inline std::vector<uint8_t> param_bytes(const Model &m) {
   return out;
 }
 
-/// Trains a fresh or given model with `s` from `start`; returns the summary.
-inline TrainSummary run(Workspace &ws, Model &m, const TrainSettings &s, TrainPosition start = {}) {
+/// Trains a fresh or given model with `s` from `start` (and run state
+/// `state`, as a checkpoint restores it); returns the summary.
+inline TrainSummary run(Workspace &ws, Model &m, const TrainSettings &s, TrainPosition start = {},
+                        RunState state = {}) {
   Expected<DataBinding> d = bind_data(m.desc());
   REQUIRE(d.ok());
   Dataset train_set = ws.data("train"), held = ws.data("test");
   std::ostringstream out;
-  Expected<TrainSummary> sum = train(m, *d, train_set, &held, s, start, out);
+  Expected<TrainSummary> sum = train(m, *d, train_set, &held, s, start, out, state);
   REQUIRE(sum.ok());
   return *sum;
 }

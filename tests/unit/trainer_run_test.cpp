@@ -188,7 +188,7 @@ TEST_CASE("evaluate counts a confusion matrix; eval prints it", "[trainer]") {
   CHECK(format_confusion(*r) == expected);
 
   std::string ck = ws.path("c.safetensors");
-  REQUIRE(save_checkpoint(ck, m, {"tiny", {}, 7, 4}).ok());
+  REQUIRE(save_checkpoint(ck, m, {"tiny", {}, 7, 4, {}}).ok());
   CliResult out = cli(ws, {"eval", "--checkpoint", ck});
   REQUIRE(out.code == 0);
   CHECK_THAT(out.out, Catch::Contains("accuracy 66.67% (9 examples)\n" + expected));
@@ -210,16 +210,16 @@ TEST_CASE("keep-best saves the best held-out checkpoint", "[trainer]") {
   TrainSummary sum = run(ws, m, s);
   REQUIRE(sum.epochs.size() == 3);
   double lowest = std::min({sum.epochs[0].eval_loss, sum.epochs[1].eval_loss, sum.epochs[2].eval_loss});
-  CHECK(sum.best_loss == lowest);
+  CHECK(sum.run.best_loss == lowest);
   Model loaded = ws.model();
   Expected<CheckpointInfo> info = load_checkpoint(best, loaded);
   REQUIRE(info.ok());
-  CHECK(info->position.epoch == sum.best_epoch + 1);
+  CHECK(info->position.epoch == sum.run.best_epoch + 1);
   Expected<DataBinding> d = bind_data(loaded.desc());
   Expected<EvalResult> r = evaluate(loaded, *d, ws.data("test"), 4);
   REQUIRE(r.ok());
   CHECK(r->loss == Approx(lowest));
-  if (sum.best_epoch == 2)
+  if (sum.run.best_epoch == 2)
     CHECK(param_bytes(loaded) == param_bytes(m));
 }
 
@@ -232,7 +232,7 @@ TEST_CASE("patience stops after K epochs without improvement", "[trainer]") {
     s.patience = 2;
     TrainSummary sum = run(ws, m, s);
     CHECK(sum.epochs.size() == 3);
-    CHECK((sum.stopped_early && sum.patience_exhausted && sum.best_epoch == 0));
+    CHECK((sum.stopped_early && sum.patience_exhausted && sum.run.best_epoch == 0));
     CHECK((sum.position.epoch == 3 && sum.position.step == 0 && sum.position.global_step == 9));
   }
   SECTION("CLI, with keep-best") {
@@ -248,5 +248,93 @@ TEST_CASE("patience stops after K epochs without improvement", "[trainer]") {
     REQUIRE((b.ok() && last.ok()));
     CHECK(b->position.epoch == 1);
     CHECK(last->position.epoch == 3);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Resuming with augmentation, keep-best and patience
+//===----------------------------------------------------------------------===//
+
+TEST_CASE("a resumed run augments, keeps the best and stops like an uninterrupted one", "[trainer]") {
+  Workspace ws;
+  std::string ck = ws.path("ck.safetensors"), best = ws.path("best.safetensors");
+  std::string full_best = ws.path("full_best.safetensors");
+  SECTION("augmentation: stopped mid-epoch, the generator state is restored") {
+    TrainSettings s = settings(3);
+    s.augment = {{AugmentOp::Mirror}, {AugmentOp::Translate, 1}, {AugmentOp::Noise, 0.1}};
+    Model full = ws.model(), plain = ws.model();
+    TrainSummary whole = run(ws, full, s);
+    CHECK(whole.run.rng_inc != 0);
+    TrainSettings none = settings(3);
+    run(ws, plain, none);
+    CHECK(param_bytes(plain) != param_bytes(full)); // augmentation changed the run
+
+    Model first = ws.model();
+    s.checkpoint = ck, s.max_steps = 5;
+    run(ws, first, s);
+    Model resumed = ws.model(4, 12345);
+    Expected<CheckpointInfo> info = load_checkpoint(ck, resumed);
+    REQUIRE(info.ok());
+    CHECK(info->run.rng_inc != 0);
+    s.max_steps = 0;
+    TrainSummary rest = run(ws, resumed, s, info->position, info->run);
+    CHECK(param_bytes(resumed) == param_bytes(full));
+    CHECK((rest.run.rng_state == whole.run.rng_state && rest.run.rng_inc == whole.run.rng_inc));
+    // Without the generator's state the resumed run draws other numbers.
+    Model fresh = ws.model(4, 12345);
+    REQUIRE(load_checkpoint(ck, fresh).ok());
+    run(ws, fresh, s, info->position);
+    CHECK(param_bytes(fresh) != param_bytes(full));
+  }
+  SECTION("keep-best and patience: stopped at an epoch end") {
+    // lr 0: nothing improves after epoch 1, so patience 2 stops after epoch 3
+    // and the best checkpoint is epoch 1's.
+    TrainSettings s = settings(10);
+    s.patience = 2, s.keep_best = full_best;
+    Model full = ws.model();
+    full.f32(LR)[0] = 0;
+    TrainSummary whole = run(ws, full, s);
+    REQUIRE(whole.epochs.size() == 3);
+    CHECK(whole.patience_exhausted);
+
+    s.keep_best = best, s.checkpoint = ck, s.epochs = 2; // stop after epoch 2: one epoch without improvement
+    Model first = ws.model();
+    first.f32(LR)[0] = 0;
+    run(ws, first, s);
+    Model resumed = ws.model(4, 12345);
+    Expected<CheckpointInfo> info = load_checkpoint(ck, resumed);
+    REQUIRE(info.ok());
+    CHECK((info->run.best_epoch == 0 && info->run.since_best == 1));
+    CHECK(info->run.best_loss == whole.epochs[0].eval_loss);
+    s.epochs = 10;
+    TrainSummary rest = run(ws, resumed, s, info->position, info->run);
+    CHECK(rest.epochs.size() == 1); // epoch 3 only, then out of patience
+    CHECK(rest.patience_exhausted);
+    CHECK(rest.position.epoch == whole.position.epoch);
+    CHECK(param_bytes(resumed) == param_bytes(full));
+    // The best checkpoint is still epoch 1's, byte for byte.
+    CHECK(read_bytes(best) == read_bytes(full_best));
+    // Resuming the finished run again trains nothing.
+    Expected<CheckpointInfo> done = load_checkpoint(ck, resumed);
+    REQUIRE(done.ok());
+    TrainSummary again = run(ws, resumed, s, done->position, done->run);
+    CHECK((again.epochs.empty() && again.patience_exhausted));
+  }
+  SECTION("the CLI restores them from --resume") {
+    std::vector<std::string> common = {"--lr", "0", "--patience", "2", "--keep-best", best, "--checkpoint", ck};
+    auto with = [&](std::vector<std::string> a) {
+      a.insert(a.end(), common.begin(), common.end());
+      return a;
+    };
+    REQUIRE(cli(ws, with({"train", "--epochs", "2"})).code == 0);
+    CliResult r = cli(ws, with({"train", "--epochs", "10", "--resume", ck}));
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains("epoch 3/10"));
+    CHECK_THAT(r.out, Catch::Contains("early stopping: held-out loss has not improved for 2 epochs (best "));
+    CHECK_THAT(r.out, Catch::Contains(" at epoch 1)\n"));
+    CHECK_THAT(r.out, !Catch::Contains("epoch 4/10"));
+    Expected<CheckpointInfo> b = read_checkpoint_info(best);
+    REQUIRE(b.ok());
+    CHECK(b->position.epoch == 1);
   }
 }

@@ -138,7 +138,7 @@ TEST_CASE("checkpoint save and load are bit-exact; the write leaves no temp file
   Workspace ws;
   Model m = ws.model(4, 3);
   std::string path = ws.path("ck.safetensors");
-  CheckpointInfo info{"tiny", {2, 1, 7}, 3, 4};
+  CheckpointInfo info{"tiny", {2, 1, 7}, 3, 4, {}};
   REQUIRE(save_checkpoint(path, m, info).ok());
   std::vector<std::string> files;
   for (const auto &e : fs::directory_iterator(ws.dir))
@@ -157,7 +157,7 @@ TEST_CASE("checkpoint save and load are bit-exact; the write leaves no temp file
 TEST_CASE("a checkpoint is plain safetensors", "[trainer]") {
   Workspace ws;
   Model m = ws.model();
-  REQUIRE(save_checkpoint(ws.path("ck.safetensors"), m, {"tiny", {}, 7, 4}).ok());
+  REQUIRE(save_checkpoint(ws.path("ck.safetensors"), m, {"tiny", {}, 7, 4, {}}).ok());
   std::vector<uint8_t> bytes = read_bytes(ws.path("ck.safetensors"));
   uint64_t n = 0;
   std::memcpy(&n, bytes.data(), 8);
@@ -177,7 +177,7 @@ TEST_CASE("corrupt checkpoints are refused with a precise message", "[trainer]")
   Workspace ws;
   std::string f = ws.path("ck.safetensors");
   Model m = ws.model();
-  REQUIRE(save_checkpoint(f, m, {"tiny", {}, 7, 4}).ok());
+  REQUIRE(save_checkpoint(f, m, {"tiny", {}, 7, 4, {}}).ok());
   std::vector<uint8_t> good = read_bytes(f);
   uint64_t n = 0;
   std::memcpy(&n, good.data(), 8);

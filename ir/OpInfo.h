@@ -31,12 +31,20 @@ struct TypeResult {
 /// that result, and a builder on the function being differentiated. It sets
 /// dx[i] to the adjoint contribution of operand i, or leaves it kNoValue when
 /// operand i gets no gradient (integer labels, masks).
+///
+/// `wants` says which operands' adjoints the caller will use (empty: all).
+/// A rule emits nothing for an operand it is not asked for, so the gradient
+/// of an input, or of what only frozen parameters depend on, never exists in
+/// the IR (not even as dead code for a later DCE to remove).
 struct VjpContext {
   Builder &b;
   const Node &node;
   ValueId self;
   ValueId dy;
   std::vector<ValueId> dx;
+  std::vector<bool> wants = {};
+
+  bool want(size_t operand) const { return wants.empty() || wants[operand]; }
 };
 
 /// What the reference implementation sees beyond its operands.

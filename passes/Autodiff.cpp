@@ -77,6 +77,8 @@ bool differentiate(Module &m, Diagnostics &diag) {
     b.set_loc(node.loc);
     VjpContext ctx{b, node, static_cast<ValueId>(i), adj[i],
                    std::vector<ValueId>(node.operands.size(), kNoValue)};
+    for (ValueId v : node.operands) // only adjoints that flow on to a leaf
+      ctx.wants.push_back(active[v]);
     info.vjp(ctx);
     for (size_t k = 0; k < node.operands.size(); ++k) {
       ValueId operand = node.operands[k], dx = ctx.dx[k];

@@ -252,8 +252,10 @@ const OpInfo Conv2DInfo = {
       Attrs gi = conv_attrs(c.node), gf = gi;
       gi.set("size", std::vector<int64_t>{xs[1], xs[2]});
       gf.set("filter_size", std::vector<int64_t>{ws[0], ws[1]});
-      c.dx[0] = c.b.op(OpKind::Conv2DGradInput, {c.dy, w}, gi);
-      c.dx[1] = c.b.op(OpKind::Conv2DGradFilter, {x, c.dy}, gf);
+      if (c.want(0))
+        c.dx[0] = c.b.op(OpKind::Conv2DGradInput, {c.dy, w}, gi);
+      if (c.want(1))
+        c.dx[1] = c.b.op(OpKind::Conv2DGradFilter, {x, c.dy}, gf);
     },
     /*eval=*/
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
@@ -291,8 +293,10 @@ const OpInfo Conv2DGradInputInfo = {
       Attrs fwd = conv_attrs(c.node),
             gf = fwd; // c.node dangles once a node is built
       gf.set("filter_size", std::vector<int64_t>{ws[0], ws[1]});
-      c.dx[0] = c.b.op(OpKind::Conv2D, {c.dy, w}, fwd);
-      c.dx[1] = c.b.op(OpKind::Conv2DGradFilter, {c.dy, dy}, gf);
+      if (c.want(0))
+        c.dx[0] = c.b.op(OpKind::Conv2D, {c.dy, w}, fwd);
+      if (c.want(1))
+        c.dx[1] = c.b.op(OpKind::Conv2DGradFilter, {c.dy, dy}, gf);
     },
     /*eval=*/
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
@@ -329,8 +333,10 @@ const OpInfo Conv2DGradFilterInfo = {
       Attrs fwd = conv_attrs(c.node),
             gi = fwd; // c.node dangles once a node is built
       gi.set("size", std::vector<int64_t>{xs[1], xs[2]});
-      c.dx[0] = c.b.op(OpKind::Conv2DGradInput, {dy, c.dy}, gi);
-      c.dx[1] = c.b.op(OpKind::Conv2D, {x, c.dy}, fwd);
+      if (c.want(0))
+        c.dx[0] = c.b.op(OpKind::Conv2DGradInput, {dy, c.dy}, gi);
+      if (c.want(1))
+        c.dx[1] = c.b.op(OpKind::Conv2D, {x, c.dy}, fwd);
     },
     /*eval=*/
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {

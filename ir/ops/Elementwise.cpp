@@ -75,8 +75,10 @@ Shape shape_of(VjpContext &c, int i) { return c.b.type(c.node.operands[i]).shape
 void select_vjp(VjpContext &c, int hi, int lo) {
   ValueId diff = c.b.sub(c.node.operands[hi], c.node.operands[lo]);
   ValueId da = c.b.mul(c.dy, c.b.op(OpKind::Step, {diff}));
-  c.dx[0] = c.b.unbroadcast(da, shape_of(c, 0));
-  c.dx[1] = c.b.unbroadcast(c.b.sub(c.dy, da), shape_of(c, 1));
+  if (c.want(0))
+    c.dx[0] = c.b.unbroadcast(da, shape_of(c, 0));
+  if (c.want(1))
+    c.dx[1] = c.b.unbroadcast(c.b.sub(c.dy, da), shape_of(c, 1));
 }
 
 } // namespace
@@ -144,16 +146,20 @@ const OpInfo CosInfo = {unary_infer,
 //===-- add: a + b;  da = dy, db = dy (each summed to its shape) ----------===//
 const OpInfo AddInfo = {binary_infer,
                         [](VjpContext &c) {
-                          c.dx[0] = c.b.unbroadcast(c.dy, shape_of(c, 0));
-                          c.dx[1] = c.b.unbroadcast(c.dy, shape_of(c, 1));
+                          if (c.want(0))
+                            c.dx[0] = c.b.unbroadcast(c.dy, shape_of(c, 0));
+                          if (c.want(1))
+                            c.dx[1] = c.b.unbroadcast(c.dy, shape_of(c, 1));
                         },
                         binary_eval<add_f>, cost_of<1>};
 
 //===-- sub: a - b;  da = dy, db = -dy ------------------------------------===//
 const OpInfo SubInfo = {binary_infer,
                         [](VjpContext &c) {
-                          c.dx[0] = c.b.unbroadcast(c.dy, shape_of(c, 0));
-                          c.dx[1] = c.b.unbroadcast(c.b.neg(c.dy), shape_of(c, 1));
+                          if (c.want(0))
+                            c.dx[0] = c.b.unbroadcast(c.dy, shape_of(c, 0));
+                          if (c.want(1))
+                            c.dx[1] = c.b.unbroadcast(c.b.neg(c.dy), shape_of(c, 1));
                         },
                         binary_eval<sub_f>, cost_of<1>};
 
@@ -161,8 +167,10 @@ const OpInfo SubInfo = {binary_infer,
 const OpInfo MulInfo = {binary_infer,
                         [](VjpContext &c) {
                           ValueId a = c.node.operands[0], b = c.node.operands[1];
-                          c.dx[0] = c.b.unbroadcast(c.b.mul(c.dy, b), shape_of(c, 0));
-                          c.dx[1] = c.b.unbroadcast(c.b.mul(c.dy, a), shape_of(c, 1));
+                          if (c.want(0))
+                            c.dx[0] = c.b.unbroadcast(c.b.mul(c.dy, b), shape_of(c, 0));
+                          if (c.want(1))
+                            c.dx[1] = c.b.unbroadcast(c.b.mul(c.dy, a), shape_of(c, 1));
                         },
                         binary_eval<mul_f>, cost_of<1>};
 
@@ -170,7 +178,10 @@ const OpInfo MulInfo = {binary_infer,
 const OpInfo DivInfo = {binary_infer,
                         [](VjpContext &c) {
                           ValueId b = c.node.operands[1];
-                          c.dx[0] = c.b.unbroadcast(c.b.div(c.dy, b), shape_of(c, 0));
+                          if (c.want(0))
+                            c.dx[0] = c.b.unbroadcast(c.b.div(c.dy, b), shape_of(c, 0));
+                          if (!c.want(1))
+                            return;
                           ValueId t = c.b.div(c.b.mul(c.dy, c.self), b);
                           c.dx[1] = c.b.unbroadcast(c.b.neg(t), shape_of(c, 1));
                         },
@@ -192,9 +203,14 @@ const OpInfo MaximumInfo = {binary_infer, [](VjpContext &c) { select_vjp(c, 0, 1
 const OpInfo PowInfo = {binary_infer,
                         [](VjpContext &c) {
                           ValueId a = c.node.operands[0], b = c.node.operands[1];
-                          ValueId a_bm1 = c.b.op(OpKind::Pow, {a, c.b.sub(b, c.b.constant(1.0))});
-                          ValueId da = c.b.mul(c.dy, c.b.mul(b, a_bm1));
-                          c.dx[0] = c.b.unbroadcast(da, shape_of(c, 0));
+                          if (c.want(0)) {
+                            ValueId bm1 = c.b.sub(b, c.b.constant(1.0));
+                            ValueId a_bm1 = c.b.op(OpKind::Pow, {a, bm1});
+                            ValueId da = c.b.mul(c.dy, c.b.mul(b, a_bm1));
+                            c.dx[0] = c.b.unbroadcast(da, shape_of(c, 0));
+                          }
+                          if (!c.want(1))
+                            return;
                           ValueId ln_a = c.b.op(OpKind::Log, {a});
                           ValueId db = c.b.mul(c.dy, c.b.mul(c.self, ln_a));
                           c.dx[1] = c.b.unbroadcast(db, shape_of(c, 1));

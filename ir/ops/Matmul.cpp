@@ -28,8 +28,10 @@ const OpInfo MatMulInfo = {
     /*vjp=*/
     [](VjpContext &c) {
       ValueId a = c.node.operands[0], b = c.node.operands[1];
-      c.dx[0] = c.b.matmul(c.dy, c.b.transpose(b, {1, 0}));
-      c.dx[1] = c.b.matmul(c.b.transpose(a, {1, 0}), c.dy);
+      if (c.want(0))
+        c.dx[0] = c.b.matmul(c.dy, c.b.transpose(b, {1, 0}));
+      if (c.want(1))
+        c.dx[1] = c.b.matmul(c.b.transpose(a, {1, 0}), c.dy);
     },
     /*eval=*/
     [](const Node &, std::span<const Tensor *const> in, const EvalEnv &) {

@@ -84,7 +84,7 @@ private:
     } else if (auto *t = d.as<TrainDecl>()) {
       line(0, "train " + t->name, t->loc);
       for (const Setting &s : t->settings) {
-        line(1, "setting " + s.key, s.loc);
+        line(1, "setting " + s.key + (s.pattern.empty() ? "" : " " + s.pattern + " from"), s.loc);
         expr(2, *s.value, "");
       }
     }

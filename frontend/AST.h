@@ -220,11 +220,14 @@ public:
   std::vector<Stmt> stmts;
 };
 
-/// `key = value` inside a train block.
+/// `key = value` inside a train block, or `init PATTERN from SOURCE`: then
+/// key is "init", pattern the parameter-name pattern and value the source.
 struct Setting {
   std::string key;
   Loc loc;
   ExprPtr value;
+  std::string pattern; // init only
+  Loc pattern_loc;
 };
 
 /// `train MODEL { settings }`. name is the model's.

@@ -146,4 +146,13 @@ std::string describe_expr(const ast::Expr &e);
 /// `batch`, `data.images`, ...). Returns false after reporting errors.
 bool lower_train_config(const ast::TrainDecl &t, Attrs &config, Diagnostics &diag);
 
+/// Applies a train block's `freeze` and `init ... from` to the model's
+/// parameters (frozen = 1; init.from, init.path, ...): frontend/Transfer.cpp.
+/// Returns false after reporting errors.
+bool apply_transfer(const ast::TrainDecl &t, Module &m, Diagnostics &diag);
+
+/// Whether a `freeze`/`init` pattern matches a parameter name: a shell glob
+/// over the whole name, or over the scope it names (`body` matches `body.x.w`).
+bool param_pattern_matches(const std::string &pattern, const std::string &name);
+
 } // namespace netc

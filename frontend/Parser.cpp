@@ -120,7 +120,8 @@ bool Parser::at_stmt_end() const {
     return true;
   if (!is(Tok::Ident))
     return false;
-  return peek().kind == Tok::Assign || is_word("output") || is_word("loss");
+  return peek().kind == Tok::Assign || is_word("output") || is_word("loss") ||
+         (is_word("init") && (peek().kind == Tok::Ident || peek().kind == Tok::String));
 }
 
 // Skips to the start of the next statement: past a `;`, or to a token that
@@ -387,15 +388,27 @@ std::unique_ptr<TrainDecl> Parser::parse_train() {
 }
 
 // setting = IDENT "=" expr ";"?
+//         | "init" ( IDENT | STRING ) "from" expr ";"?
 bool Parser::parse_setting(std::vector<Setting> &out) {
   if (!is(Tok::Ident)) {
     error_found("a setting (`key = value`)");
     return false;
   }
-  Setting s{tok().text, tok().loc, nullptr};
+  Setting s;
+  s.key = tok().text, s.loc = tok().loc;
   next();
-  if (!expect(Tok::Assign, "after `" + s.key + "`"))
+  if (s.key == "init" && (is(Tok::Ident) || is(Tok::String))) {
+    s.pattern = tok().text, s.pattern_loc = tok().loc;
+    next();
+    if (!is_word("from")) {
+      error_found("`from` after the parameters to initialise",
+                  "write `init body from \"pretrained.safetensors\"`");
+      return false;
+    }
+    next();
+  } else if (!expect(Tok::Assign, "after `" + s.key + "`")) {
     return false;
+  }
   s.value = parse_expr();
   if (!s.value || !parse_stmt_end())
     return false;

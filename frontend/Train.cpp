@@ -12,11 +12,17 @@
 //   batch     = 64                            batch (int), defaults 32
 //   epochs    = 5                             epochs (int), defaults 1
 //   seed      = 1                             seed (int), defaults 0
+//   data      = idx(..., classes: [8, 9])     data.classes (ints): keep these classes,
+//                                             relabelled 0, 1, ... in list order
+//
+// `freeze` and `init` act on the model's parameters, not the config: see
+// apply_transfer (frontend/Transfer.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Lower.h"
 #include "frontend/Parser.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -30,8 +36,8 @@ using namespace ast;
 namespace {
 
 const char *const kKnownKeys[] = {"data",  "validate", "optimizer", "schedule",  "clip_norm",
-                                  "clip_value", "batch", "epochs", "seed"};
-const char *const kPlannedKeys[] = {"freeze", "init", "augment", "step", "loss"};
+                                  "clip_value", "batch", "epochs", "seed", "freeze", "init"};
+const char *const kPlannedKeys[] = {"augment", "step", "loss"};
 
 /// An argument of an optimizer or schedule: name, default (NaN: required),
 /// and its kind. The optimizers' defaults are PyTorch's, and must agree with
@@ -99,6 +105,7 @@ private:
   void call_setting(const Setting &s, const std::vector<TrainFn> &fns, const char *what,
                     const char *example);
   std::optional<double> arg_value(const CallSite &c, const TrainArg &a, const Expr *e);
+  void classes(const std::string &key, const Expr &e);
   void integer(const Setting &s, int64_t min);
   void positive_number(const Setting &s);
 
@@ -120,6 +127,11 @@ void TrainLowering::setting(const Setting &s) {
     return integer(s, 1);
   if (s.key == "seed")
     return integer(s, 0);
+  if (s.key == "freeze" || (s.key == "init" && !s.pattern.empty()))
+    return; // apply_transfer's
+  if (s.key == "init")
+    return fail(s.loc, "`init` takes parameters and a source, not `=`",
+                "write `init body from \"pretrained.safetensors\"`");
   for (const char *k : kPlannedKeys)
     if (s.key == k)
       return fail(s.loc, fmt::format("train setting `{}` is not supported yet", s.key),
@@ -128,7 +140,7 @@ void TrainLowering::setting(const Setting &s) {
   std::string hint = did_you_mean(s.key, known);
   fail(s.loc, fmt::format("unknown train setting `{}`", s.key),
        hint.empty() ? "known settings: data, validate, optimizer, schedule, clip_norm, "
-                                  "clip_value, batch, epochs, seed"
+                                  "clip_value, batch, epochs, seed, freeze, init"
                     : hint);
 }
 
@@ -152,11 +164,13 @@ void TrainLowering::data(const Setting &s) {
   if (c->callee != "idx")
     return fail(c->loc, fmt::format("unknown data format `{}`", c->callee),
                 "known formats: idx(images, labels)");
-  static const ParamSpec specs[] = {{"images", true}, {"labels", true}};
+  static const ParamSpec specs[] = {{"images", true}, {"labels", true}, {"classes", false}};
   auto args = bind_args(*c, specs, false, diag_);
   if (!args)
     return void(ok_ = false);
   config_.set(s.key + ".format", std::string("idx"));
+  if (const Expr *e = (*args)[2])
+    classes(s.key + ".classes", *e);
   for (size_t i = 0; i < 2; ++i) {
     auto *str = (*args)[i]->as<StringExpr>();
     if (!str) {
@@ -166,6 +180,26 @@ void TrainLowering::data(const Setting &s) {
     }
     config_.set(s.key + "." + specs[i].name, str->value);
   }
+}
+
+// classes: [INT, ...]: distinct class labels (>= 0) to keep, in their new order.
+void TrainLowering::classes(const std::string &key, const Expr &e) {
+  auto *l = e.as<ListExpr>();
+  if (!l || l->elems.empty())
+    return fail(e.loc, fmt::format("`classes` of idx must be a non-empty list of class labels such "
+                                   "as [8, 9], found {}",
+                                   describe_expr(e)));
+  std::vector<int64_t> out;
+  for (const ExprPtr &x : l->elems) {
+    std::optional<int64_t> v = literal_int(*x);
+    if (!v || *v < 0 || *v > std::numeric_limits<int32_t>::max())
+      return fail(x->loc, fmt::format("a class label must be a non-negative integer, found {}",
+                                      describe_expr(*x)));
+    if (std::find(out.begin(), out.end(), *v) != out.end())
+      return fail(x->loc, fmt::format("class {} is listed twice", *v));
+    out.push_back(*v);
+  }
+  config_.set(key, out);
 }
 
 // clip_norm = NUMBER, clip_value = NUMBER (> 0)
@@ -265,6 +299,10 @@ bool lower_train_config(const TrainDecl &t, Attrs &config, Diagnostics &diag) {
   std::map<std::string, Loc> seen;
   bool ok = true;
   for (const Setting &s : t.settings) {
+    if (s.key == "init" && !s.pattern.empty()) {
+      lowering.setting(s);
+      continue;
+    }
     if (auto [it, fresh] = seen.emplace(s.key, s.loc); !fresh) {
       diag.error(s.loc, fmt::format("`{}` is set twice", s.key));
       diag.note(it->second, "first set here");

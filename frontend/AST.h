@@ -228,6 +228,8 @@ struct Setting {
   ExprPtr value;
   std::string pattern; // init only
   Loc pattern_loc;
+  std::string target; // augment only: the input to augment
+  Loc target_loc;
 };
 
 /// `train MODEL { settings }`. name is the model's.

@@ -504,7 +504,8 @@ std::optional<Module> lower_to_ir(const File &f, const std::string &model_name,
   mod.functions.push_back(prune(predict));
   for (const auto &d : f.decls)
     if (auto *t = d->as<TrainDecl>(); t && t->name == m->name)
-      if (!(lower_train_config(*t, mod.config, diag) & apply_transfer(*t, mod, diag)))
+      if (!(lower_train_config(*t, mod.config, diag) & apply_transfer(*t, mod, diag) &
+            lower_augment(*t, *m, mod.config, diag)))
         return std::nullopt; // both run: every error of the block is reported
   mod.config.set("source.path", diag.sources().path(f.file));
   return mod;

@@ -146,6 +146,11 @@ std::string describe_expr(const ast::Expr &e);
 /// `batch`, `data.images`, ...). Returns false after reporting errors.
 bool lower_train_config(const ast::TrainDecl &t, Attrs &config, Diagnostics &diag);
 
+/// Checks a train block's `augment INPUT: ...` settings against the model's
+/// inputs and stores each list as `augment.INPUT` (frontend/Augment.cpp).
+/// Returns false after reporting errors.
+bool lower_augment(const ast::TrainDecl &t, const ast::ModelDecl &m, Attrs &config, Diagnostics &diag);
+
 /// Applies a train block's `freeze` and `init ... from` to the model's
 /// parameters (frozen = 1; init.from, init.path, ...): frontend/Transfer.cpp.
 /// Returns false after reporting errors.

@@ -69,6 +69,7 @@ private:
   bool parse_stmt(std::vector<Stmt> &out);
   bool parse_stmt_end();
   bool parse_setting(std::vector<Setting> &out);
+  bool parse_augment(Setting s, std::vector<Setting> &out);
 
   ExprPtr parse_expr();
   ExprPtr parse_pipe();
@@ -121,7 +122,8 @@ bool Parser::at_stmt_end() const {
   if (!is(Tok::Ident))
     return false;
   return peek().kind == Tok::Assign || is_word("output") || is_word("loss") ||
-         (is_word("init") && (peek().kind == Tok::Ident || peek().kind == Tok::String));
+         (is_word("init") && (peek().kind == Tok::Ident || peek().kind == Tok::String)) ||
+         (is_word("augment") && peek().kind == Tok::Ident);
 }
 
 // Skips to the start of the next statement: past a `;`, or to a token that
@@ -397,6 +399,8 @@ bool Parser::parse_setting(std::vector<Setting> &out) {
   Setting s;
   s.key = tok().text, s.loc = tok().loc;
   next();
+  if (s.key == "augment" && is(Tok::Ident))
+    return parse_augment(std::move(s), out);
   if (s.key == "init" && (is(Tok::Ident) || is(Tok::String))) {
     s.pattern = tok().text, s.pattern_loc = tok().loc;
     next();
@@ -411,6 +415,27 @@ bool Parser::parse_setting(std::vector<Setting> &out) {
   }
   s.value = parse_expr();
   if (!s.value || !parse_stmt_end())
+    return false;
+  out.push_back(std::move(s));
+  return true;
+}
+
+// augment = "augment" IDENT ":" expr { "," expr } ";"?   (after `augment`)
+// The transforms become a ListExpr value; the input's name is s.target.
+bool Parser::parse_augment(Setting s, std::vector<Setting> &out) {
+  s.target = tok().text, s.target_loc = tok().loc;
+  next();
+  if (!expect(Tok::Colon, "after `augment " + s.target + "`"))
+    return false;
+  auto list = std::make_unique<ListExpr>(tok().loc);
+  do {
+    ExprPtr e = parse_expr();
+    if (!e)
+      return false;
+    list->elems.push_back(std::move(e));
+  } while (consume(Tok::Comma));
+  s.value = std::move(list);
+  if (!parse_stmt_end())
     return false;
   out.push_back(std::move(s));
   return true;

@@ -37,7 +37,7 @@ namespace {
 
 const char *const kKnownKeys[] = {"data",  "validate", "optimizer", "schedule",  "clip_norm",
                                   "clip_value", "batch", "epochs", "seed", "freeze", "init"};
-const char *const kPlannedKeys[] = {"augment", "step", "loss"};
+const char *const kPlannedKeys[] = {"step", "loss"};
 
 /// An argument of an optimizer or schedule: name, default (NaN: required),
 /// and its kind. The optimizers' defaults are PyTorch's, and must agree with
@@ -129,6 +129,11 @@ void TrainLowering::setting(const Setting &s) {
     return integer(s, 0);
   if (s.key == "freeze" || (s.key == "init" && !s.pattern.empty()))
     return; // apply_transfer's
+  if (s.key == "augment" && !s.target.empty())
+    return; // lower_augment's
+  if (s.key == "augment")
+    return fail(s.loc, "`augment` takes an input and its transforms, not `=`",
+                "write `augment image: mirror, rotate(10), translate(2)`");
   if (s.key == "init")
     return fail(s.loc, "`init` takes parameters and a source, not `=`",
                 "write `init body from \"pretrained.safetensors\"`");
@@ -299,7 +304,7 @@ bool lower_train_config(const TrainDecl &t, Attrs &config, Diagnostics &diag) {
   std::map<std::string, Loc> seen;
   bool ok = true;
   for (const Setting &s : t.settings) {
-    if (s.key == "init" && !s.pattern.empty()) {
+    if ((s.key == "init" && !s.pattern.empty()) || (s.key == "augment" && !s.target.empty())) {
       lowering.setting(s);
       continue;
     }

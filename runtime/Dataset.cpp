@@ -77,10 +77,12 @@ Expected<std::string> resolve_data_path(const std::string &path, const std::stri
 
 Expected<Dataset> load_dataset(const std::string &images_path, const std::string &labels_path,
                                const DatasetOptions &options) {
-  auto images = read_idx(images_path, options.limit);
+  // With a class filter the limit counts kept examples, so read them all.
+  std::optional<int64_t> limit = options.classes.empty() ? options.limit : std::nullopt;
+  auto images = read_idx(images_path, limit);
   if (!images)
     return Error{images.error()};
-  auto labels = read_idx(labels_path, options.limit);
+  auto labels = read_idx(labels_path, limit);
   if (!labels)
     return Error{labels.error()};
   // Compare the counts the files hold, not the counts kept: a limit must not
@@ -91,8 +93,44 @@ Expected<Dataset> load_dataset(const std::string &images_path, const std::string
   auto label_values = idx_to_labels(*labels);
   if (!label_values)
     return Error{label_values.error()};
-  return Dataset{images_path, labels_path, idx_to_floats(*images, options.scale_u8), std::move(*label_values)};
+  Dataset data{images_path, labels_path, idx_to_floats(*images, options.scale_u8), std::move(*label_values)};
+  if (options.classes.empty())
+    return data;
+  if (Expected<void> ok = select_classes(data, options.classes); !ok)
+    return Error{ok.error()};
+  if (options.limit && *options.limit < data.size()) {
+    data.inputs.shape[0] = *options.limit;
+    data.inputs.data.resize(size_t(*options.limit * data.example_size()));
+    data.labels.resize(size_t(*options.limit));
+  }
+  return data;
 }
+
+Expected<void> select_classes(Dataset &data, std::span<const int32_t> classes) {
+  if (data.labels.size() != size_t(data.size()))
+    return fail(fmt::format("{}: `classes` selects examples by their one class label, but these examples have "
+                            "several labels each",
+                            data.labels_path));
+  std::vector<int64_t> count(classes.size(), 0);
+  int64_t n = data.size(), row = data.example_size(), kept = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    auto it = std::find(classes.begin(), classes.end(), data.labels[size_t(i)]);
+    if (it == classes.end())
+      continue;
+    size_t k = size_t(it - classes.begin());
+    ++count[k];
+    std::copy_n(data.inputs.data.begin() + i * row, row, data.inputs.data.begin() + kept * row);
+    data.labels[size_t(kept++)] = int32_t(k);
+  }
+  for (size_t k = 0; k < classes.size(); ++k)
+    if (count[k] == 0)
+      return fail(fmt::format("{}: no example has label {}, which `classes` selects", data.labels_path, classes[k]));
+  data.inputs.shape[0] = kept;
+  data.inputs.data.resize(size_t(kept * row));
+  data.labels.resize(size_t(kept));
+  return {};
+}
+
 
 Expected<Dataset> load_dataset_from(const std::string &images, const std::string &labels, const std::string &source_dir,
                                     const DatasetOptions &options) {

@@ -53,12 +53,21 @@ struct DatasetOptions {
   std::optional<int64_t> limit;
   /// Divide u8 inputs by 255 so pixels lie in [0, 1].
   bool scale_u8 = true;
+  /// When not empty: keep only examples of these classes, relabelled by
+  /// their position in the list (`idx(..., classes: [8, 9])`: 8 -> 0, 9 -> 1),
+  /// before `limit` applies (see select_classes).
+  std::vector<int32_t> classes = {};
 };
 
 /// Loads an images file and a labels file (paths already resolved) and
 /// checks that they hold the same number of examples.
 Expected<Dataset> load_dataset(const std::string &images_path, const std::string &labels_path,
                                const DatasetOptions &options = {});
+
+/// Keeps, in order, the examples whose label is in `classes` and relabels
+/// each with its class's position in that list. Refuses a class without
+/// examples (a typo would otherwise train on nothing of it).
+Expected<void> select_classes(Dataset &data, std::span<const int32_t> classes);
 
 /// resolve_data_path on both names, then load_dataset.
 Expected<Dataset> load_dataset_from(const std::string &images, const std::string &labels, const std::string &source_dir,

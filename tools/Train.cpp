@@ -70,6 +70,8 @@ std::optional<rt::Dataset> load(const Module &m, const std::string &prefix,
   std::string src = std::filesystem::path(m.config.get_str("source.path")).parent_path().string();
   rt::DatasetOptions o;
   o.limit = limit;
+  for (int64_t k : m.config.get_ints(prefix + ".classes"))
+    o.classes.push_back(static_cast<int32_t>(k));
   rt::Expected<rt::Dataset> ds = rt::load_dataset_from(
       m.config.get_str(prefix + ".images"), m.config.get_str(prefix + ".labels"), src, o);
   if (!ds) {
@@ -150,6 +152,13 @@ int train_interpreted(Module &m, const InterpTrainOptions &o, Diagnostics &diag)
     diag.error(Loc{}, fmt::format("epochs must be >= 0 and batch > 0, found {} and {}", epochs, batch));
     return 1;
   }
+  for (const ParamDecl &p : m.params)
+    if (p.attrs.has("init.from")) {
+      diag.error(p.loc, "netc train cannot load `init ... from` files yet (parameter `" + p.name +
+                            "`)",
+                 "build a native trainer with `netc build`; it loads them");
+      return 1;
+    }
   ParamStore params = init_params(m, seed);
   if (o.lr)
     params["lr"] = Tensor(DType::F32, {}, *o.lr);

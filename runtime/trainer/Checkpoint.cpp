@@ -373,6 +373,8 @@ Expected<StFile> read_checkpoint_file(const std::string &path) {
 }
 } // namespace
 
+Expected<StFile> read_safetensors(const std::string &path) { return read_checkpoint_file(path); }
+
 Expected<CheckpointInfo> read_checkpoint_info(const std::string &path) {
   Expected<StFile> f = read_checkpoint_file(path);
   if (!f)

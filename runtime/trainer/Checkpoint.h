@@ -101,6 +101,9 @@ std::vector<uint8_t> encode_safetensors(std::span<const StInput> tensors,
 /// offsets (in range, matching the shape, covering the data exactly).
 Expected<StFile> parse_safetensors(std::vector<uint8_t> bytes, const std::string &path);
 
+/// Reads and parses a whole safetensors file (checksum verified when recorded).
+Expected<StFile> read_safetensors(const std::string &path);
+
 /// Writes `bytes` to `path` atomically (see above).
 Expected<void> write_file_atomic(const std::string &path, std::span<const uint8_t> bytes);
 

@@ -12,6 +12,7 @@
 #include "runtime/Metrics.h"
 #include "runtime/trainer/Checkpoint.h"
 #include "runtime/trainer/Loop.h"
+#include "runtime/trainer/Pretrained.h"
 #include "runtime/trainer/Progress.h"
 
 #include <CLI/CLI.hpp>
@@ -71,6 +72,10 @@ Expected<Dataset> load_data(const Context &c, const DataBinding &d, const std::v
                             c.desc.name, prefix == "data" ? "training" : "held-out", prefix, prefix));
   DatasetOptions opts;
   opts.limit = limit;
+  // `classes: [...]` of the data declaration applies to data given by flags too.
+  if (const nlohmann::json &k = c.desc.config.value(prefix + ".classes", nlohmann::json()); k.is_array())
+    for (const nlohmann::json &v : k)
+      opts.classes.push_back(v.get<int32_t>());
   Expected<Dataset> ds = load_dataset_from(images, labels, source_dir(c.desc), opts);
   if (!ds)
     return ds;
@@ -210,6 +215,14 @@ int run_train(const Context &c) {
     if (!info)
       return c.error(info.error());
     start = info->position, run = info->run;
+  } else {
+    // A fresh run: `init ... from` overwrites the seeded values (Pretrained.h).
+    Expected<std::vector<std::string>> loaded = load_pretrained(*m, source_dir(c.desc), s.seed);
+    if (!loaded)
+      return c.error(loaded.error());
+    for (const std::string &line : *loaded)
+      if (!s.quiet)
+        c.out << line << "\n";
   }
   if (c.o.lr)
     if (Expected<void> ok = set_lr(*m, *c.o.lr); !ok)

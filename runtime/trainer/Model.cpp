@@ -117,6 +117,14 @@ Expected<ParamDesc> parse_param(const nlohmann::json &j, const ModelDesc &m) {
     p.value = attrs["value"].get<double>();
   if (attrs.contains("stddev") && attrs["stddev"].is_number())
     p.stddev = attrs["stddev"].get<double>();
+  p.init_from = string_at(attrs, "init.from");
+  p.init_path = string_at(attrs, "init.path");
+  p.init_tensor = string_at(attrs, "init.tensor");
+  p.init_vocab = string_at(attrs, "init.vocab");
+  if (!p.init_from.empty() && p.init_from != "safetensors" && p.init_from != "npy" && p.init_from != "glove")
+    return json_error(fmt::format("{}: unknown init.from \"{}\"", where, p.init_from));
+  if (!p.init_from.empty() && (p.init_path.empty() || m.slots[size_t(p.slot)].type != ElemType::F32))
+    return json_error(fmt::format("{}: init.from needs an init.path and an f32 parameter", where));
   return p;
 }
 

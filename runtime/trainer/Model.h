@@ -74,6 +74,10 @@ struct ParamDesc {
   int slot = 0;
   std::string init;
   double value = 0, stddev = 0.01;
+  /// `init ... from` (runtime/trainer/Pretrained.h): "safetensors", "npy" or
+  /// "glove", else empty; the file as written in the .net file; the tensor's
+  /// name in a safetensors file; a GloVe table's vocabulary file.
+  std::string init_from, init_path, init_tensor, init_vocab;
 };
 
 /// A named slot: a function argument or output.

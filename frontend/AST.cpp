@@ -38,9 +38,7 @@ const char *ast::binop_spelling(BinOp op) {
 }
 
 std::string Type::str() const {
-  if (kind == Kind::Class)
-    return fmt::format("class<{}>", classes);
-  std::string s = dtype_name(dtype);
+  std::string s = kind == Kind::Class ? fmt::format("class<{}>", classes) : dtype_name(dtype);
   if (dims.empty())
     return s;
   s += "[";

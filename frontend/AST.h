@@ -150,16 +150,17 @@ public:
 // Types, inputs and statements
 //===----------------------------------------------------------------------===//
 
-/// A per-example input type: `f32[28, 28]`, `f32` (a scalar), `i32[5]`, or
-/// `class<10>` (an integer label in [0, 10)).
+/// A per-example input type: `f32[28, 28]`, `f32` (a scalar), `i32[5]`,
+/// `class<10>` (an integer label in [0, 10)), or `class<10>[64]` (64 labels,
+/// e.g. the next token at each position of a sequence).
 struct Type {
   enum class Kind { Tensor, Class };
   Kind kind = Kind::Tensor;
   DType dtype = DType::F32;
-  Shape dims;          // Tensor: per-example dimensions, without N
+  Shape dims;          // per-example dimensions, without N (Class: usually none)
   int64_t classes = 0; // Class: the number of classes
   Loc loc;
-  /// As written: "f32[28, 28]", "class<10>".
+  /// As written: "f32[28, 28]", "class<10>", "class<10>[64]".
   std::string str() const;
 };
 

@@ -17,6 +17,10 @@
 //                        he_uniform, b: zeros); x [N, H, W, C], or [N, H, W] as
 //                        C = 1
 //   max_pool/avg_pool(x, size: 2, stride: size)   pooling, no padding
+//   conv1d(x, filters, kernel, stride: 1, padding: "valid"|"same"|"causal")
+//                        x [N, T, C] (or [N, T]) as the image [N, 1, T, C]:
+//                        conv2d with w: [K, C, F] viewed as [1, K, C, F], + b
+//   max_pool1d/avg_pool1d(x, size: 2, stride: size)   over time, likewise
 //   embedding(ids, vocab, dim)
 //                        gather(<p>.table, ids): one row of <p>.table
 //                        f32[vocab, dim] (glorot_uniform) per i32 id; an id
@@ -365,6 +369,120 @@ LValue lower_pool(CallCtx &c) {
   return c.emit(c.fn.op, {x.id}, std::move(a));
 }
 
+/// Input 0 as a sequence [N, T, C] ([N, T] gets C = 1), reshaped to the
+/// one-row image [N, 1, T, C] that the conv2d and pooling ops take.
+LValue sequence_as_image(CallCtx &c) {
+  const TensorType &t = c.type(0);
+  if (t.rank() < 1 || t.shape[0] != kBatch || (t.rank() != 2 && t.rank() != 3)) {
+    c.diag().error(c.call.loc,
+                   fmt::format("{} expects a sequence [N, T, C] or [N, T], found {}", c.fn.name,
+                               t.str()),
+                   t.rank() == 4 ? "for images use the 2-D layers (conv2d, max_pool, avg_pool)"
+                                 : "");
+    return {};
+  }
+  int64_t channels = t.rank() == 3 ? t.shape[2] : 1;
+  return c.emit(OpKind::Reshape, {c.in[0].id},
+                Attrs{{"shape", Shape{kBatch, 1, t.shape[1], channels}}});
+}
+
+/// [N, 1, T', C'] back to the sequence [N, T', C'].
+LValue image_as_sequence(CallCtx &c, LValue y) {
+  if (!y.ok())
+    return {};
+  const Shape &s = c.L.type(y).shape;
+  return c.emit(OpKind::Reshape, {y.id}, Attrs{{"shape", Shape{kBatch, s[2], s[3]}}});
+}
+
+/// A positive integer argument (kernel, stride, size) no larger than 65536.
+std::optional<int64_t> positive_arg(CallCtx &c, size_t i, int64_t fallback) {
+  std::optional<int64_t> v = c.int_arg(i, fallback);
+  if (v && (*v <= 0 || *v > 65536)) {
+    c.diag().error(c.loc_of(i), fmt::format("`{}` of {} must be a positive integer, found {}",
+                                            c.fn.specs[i].name, c.fn.name, *v));
+    return std::nullopt;
+  }
+  return v;
+}
+
+// conv1d(x, filters, kernel, stride: 1, padding: "valid"): a convolution over
+// time, x [N, T, C] (or [N, T]). Lowered exactly to conv2d on the one-row
+// image [N, 1, T, C] with w: f32[K, C, F] (he_uniform) viewed as [1, K, C, F],
+// + b, and back to [N, T', F]. "causal" pads K - 1 zeros before the sequence
+// only, so output t sees inputs t-K+1..t (T' = T at stride 1).
+LValue lower_conv1d(CallCtx &c) {
+  std::optional<int64_t> filters = c.int_arg(1, 0), kernel = positive_arg(c, 2, 0),
+                         stride = positive_arg(c, 3, 1);
+  if (!filters || !kernel || !stride)
+    return {};
+  std::string padding = "valid";
+  if (c.args[4]) {
+    auto *p = c.args[4]->as<StringExpr>();
+    if (!p || (p->value != "valid" && p->value != "same" && p->value != "causal")) {
+      c.diag().error(c.args[4]->loc,
+                     "`padding` of conv1d must be \"valid\", \"same\" or \"causal\", found " +
+                         describe_expr(*c.args[4]));
+      return {};
+    }
+    padding = p->value;
+  }
+  LValue x = sequence_as_image(c);
+  if (!x.ok())
+    return {};
+  const Shape s = c.L.type(x).shape; // [N, 1, T, C]
+  if (padding == "valid" && *kernel > s[2]) {
+    c.diag().error(c.loc_of(2),
+                   fmt::format("conv1d kernel {} is longer than the sequence ({} steps of {}) "
+                               "with padding \"valid\"",
+                               *kernel, s[2], c.type(0).str()),
+                   "use a smaller kernel or padding: \"same\" or \"causal\"");
+    return {};
+  }
+  if (*filters <= 0 || *filters > kMaxParamElements / (*kernel * s[3])) {
+    c.diag().error(c.loc_of(1), fmt::format("conv1d filters must be a positive integer no "
+                                            "larger than 2^31 / {} weights per filter, found {}",
+                                            *kernel * s[3], *filters));
+    return {};
+  }
+  std::optional<std::string> prefix = c.layer_prefix(5);
+  if (!prefix)
+    return {};
+  LValue w = c.L.make_param(c.call.loc, *prefix + ".w", {DType::F32, {*kernel, s[3], *filters}},
+                            "he_uniform");
+  LValue b = c.L.make_param(c.call.loc, *prefix + ".b", {DType::F32, {*filters}}, "zeros");
+  if (!w.ok() || !b.ok())
+    return {};
+  LValue w4 = c.emit(OpKind::Reshape, {w.id}, Attrs{{"shape", Shape{1, *kernel, s[3], *filters}}});
+  auto [pl, pr] = padding == "causal" ? std::array<int64_t, 2>{*kernel - 1, 0}
+                                      : pads_for(padding == "same", s[2], *kernel, *stride);
+  Attrs a{{"stride", std::vector<int64_t>{1, *stride}},
+          {"pads", std::vector<int64_t>{0, pl, 0, pr}}};
+  LValue y = w4.ok() ? c.emit(OpKind::Conv2D, {x.id, w4.id}, std::move(a)) : LValue{};
+  return image_as_sequence(c, y.ok() ? c.emit(OpKind::Add, {y.id, b.id}) : LValue{});
+}
+
+// max_pool1d/avg_pool1d(x, size: 2, stride: size): pooling over time of
+// [N, T, C], as max_pool2d/avg_pool2d with window [1, size] on [N, 1, T, C].
+LValue lower_pool1d(CallCtx &c) {
+  std::optional<int64_t> size = positive_arg(c, 1, 2);
+  std::optional<int64_t> stride = size ? positive_arg(c, 2, *size) : std::nullopt;
+  if (!size || !stride)
+    return {};
+  LValue x = sequence_as_image(c);
+  if (!x.ok())
+    return {};
+  int64_t steps = c.L.type(x).shape[2];
+  if (*size > steps) {
+    c.diag().error(c.args[1] ? c.loc_of(1) : c.call.loc,
+                   fmt::format("{} window {} is longer than the sequence ({} steps of {})",
+                               c.fn.name, *size, steps, c.type(0).str()));
+    return {};
+  }
+  Attrs a{{"window", std::vector<int64_t>{1, *size}},
+          {"stride", std::vector<int64_t>{1, *stride}}};
+  return image_as_sequence(c, c.emit(c.fn.op, {x.id}, std::move(a)));
+}
+
 // flatten(x): [N, d1, d2, ...] -> [N, d1 * d2 * ...].
 LValue lower_flatten(CallCtx &c) {
   const TensorType &t = c.type(0);
@@ -405,7 +523,9 @@ LValue mean_over(CallCtx &c, LValue v, std::vector<int64_t> axes) {
   return c.emit(OpKind::ReduceMean, {v.id}, Attrs{{"axes", axes}, {"keepdims", int64_t(0)}});
 }
 
-// cross_entropy(logits, label) = mean over the batch of -log softmax(logits)[label].
+// cross_entropy(logits, label) = mean over the batch (and, for a label
+// class<C>[T...], over every position) of -log softmax(logits)[label].
+// logits: f32[N, C] for class<C>, f32[N, T..., C] for class<C>[T...].
 LValue lower_cross_entropy(CallCtx &c) {
   const TensorType &lt = c.type(0), &yt = c.type(1);
   const Input *label = c.in[1].class_input;
@@ -415,18 +535,31 @@ LValue lower_cross_entropy(CallCtx &c) {
                    "for real-valued targets use mse(pred, target)");
     return {};
   }
-  if (lt.rank() != 2 || lt.shape[0] != kBatch) {
-    c.diag().error(c.loc_of(0), "cross_entropy expects logits f32[N, C], found " + lt.str());
+  Shape want = yt.shape;
+  want.push_back(label->type.classes);
+  if (lt.rank() != yt.rank() + 1 || lt.shape[0] != kBatch ||
+      !std::equal(yt.shape.begin(), yt.shape.end(), lt.shape.begin())) {
+    c.diag().error(c.loc_of(0),
+                   fmt::format("cross_entropy expects logits {} for label `{}: {}`, found {}",
+                               TensorType{DType::F32, want}.str(), label->name,
+                               label->type.str(), lt.str()),
+                   yt.rank() > 1 ? "a sequence label class<C>[T] needs logits per position"
+                                 : "");
     return {};
   }
-  if (lt.shape[1] != label->type.classes) {
+  if (lt.shape.back() != label->type.classes) {
     c.diag().error(c.call.loc,
-                   fmt::format("logits have {} classes but label `{}` is class<{}>", lt.shape[1],
-                               label->name, label->type.classes),
-                   fmt::format("make the last layer dense({})", label->type.classes));
+                   fmt::format("logits have {} classes but label `{}` is {}", lt.shape.back(),
+                               label->name, label->type.str()),
+                   fmt::format("make the last layer {}({})", yt.rank() > 1 ? "conv1d" : "dense",
+                               label->type.classes) +
+                       (yt.rank() > 1 ? ", kernel 1" : ""));
     return {};
   }
-  return mean_over(c, c.emit(OpKind::CrossEntropy, {c.in[0].id, c.in[1].id}), {0});
+  std::vector<int64_t> axes;
+  for (int64_t a = 0; a < yt.rank(); ++a)
+    axes.push_back(a);
+  return mean_over(c, c.emit(OpKind::CrossEntropy, {c.in[0].id, c.in[1].id}), axes);
 }
 
 // mse(pred, target) = mean over every element of (pred - target)^2.
@@ -476,6 +609,9 @@ const std::vector<Builtin> &builtins() {
       {"conv2d", C::Layer, 1, conv2d_specs, lower_conv2d},
       {"max_pool", C::Function, 1, pool_specs, lower_pool, OpKind::MaxPool2D},
       {"avg_pool", C::Function, 1, pool_specs, lower_pool, OpKind::AvgPool2D},
+      {"conv1d", C::Layer, 1, conv2d_specs, lower_conv1d},
+      {"max_pool1d", C::Function, 1, pool_specs, lower_pool1d, OpKind::MaxPool2D},
+      {"avg_pool1d", C::Function, 1, pool_specs, lower_pool1d, OpKind::AvgPool2D},
       // Planned (docs/language.md); layers among them create parameters.
       {"rnn", C::Planned, 0, {}, nullptr},
       {"lstm", C::Planned, 0, {}, nullptr},        {"gru", C::Planned, 0, {}, nullptr},
@@ -500,7 +636,7 @@ const Builtin *find_builtin(const std::string &name) {
 bool is_builtin(const std::string &name) { return find_builtin(name) != nullptr; }
 
 bool creates_params(const std::string &name) {
-  static const char *const kLayers[] = {"dense", "conv2d", "rnn",        "lstm",
+  static const char *const kLayers[] = {"dense", "conv2d", "conv1d", "rnn",     "lstm",
                                         "gru",   "embedding", "batch_norm", "layer_norm"};
   return std::find(std::begin(kLayers), std::end(kLayers), name) != std::end(kLayers);
 }

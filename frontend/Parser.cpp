@@ -237,7 +237,7 @@ bool Parser::parse_input(Input &in, bool typed) {
   return parse_type(in.type);
 }
 
-// type = "class" "<" INT ">" | ("f32" | "i32") ("[" (INT ("," INT)*)? "]")?
+// type = "class" "<" INT ">" dims? | ("f32" | "i32") dims?
 bool Parser::parse_type(Type &t) {
   t.loc = tok().loc;
   if (!is(Tok::Ident)) {
@@ -261,7 +261,9 @@ bool Parser::parse_type(Type &t) {
       return false;
     }
     next();
-    return expect(Tok::Greater, "after the number of classes");
+    if (!expect(Tok::Greater, "after the number of classes"))
+      return false;
+    return !is(Tok::LBracket) || parse_dims(t); // class<V>[T]: one label per position
   }
   std::optional<DType> dt = parse_dtype(name);
   if (!dt) {

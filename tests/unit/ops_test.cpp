@@ -162,38 +162,64 @@ TEST_CASE("every op has a gradient case or is declared without one", "[ops]") {
   }
 }
 
+/// Checks op `k`'s VJP on case `c` against central finite differences.
+void check_vjp(OpKind k, const GradCase &c) {
+  Module m = gradient_module(k, c);
+  SourceManager sm;
+  Diagnostics diag(sm);
+  REQUIRE(differentiate(m, diag));
+  const Function &eval = *m.find_function("eval");
+  const Function &step = *m.find_function("train_step");
+
+  Pcg32 rng(1234 + static_cast<uint64_t>(k));
+  ParamStore params;
+  for (const ParamDecl &p : m.params) {
+    int operand = p.name == "w" ? -1 : std::stoi(p.name.substr(1));
+    if (p.type.dtype == DType::I32)
+      params[p.name] = random_tensor(p.type.shape, [&] { return double(rng.below(c.labels)); },
+                                     DType::I32);
+    else if (operand < 0)
+      params[p.name] = random_tensor(p.type.shape, [&] { return rng.uniform(-1, 1); });
+    else
+      params[p.name] = random_tensor(p.type.shape, [&] { return c.sample(rng, operand); });
+  }
+  CallResult r = interpret(step, {}, params);
+  for (const ParamDecl &p : m.params) {
+    if (!p.trainable())
+      continue;
+    INFO("gradient w.r.t. operand " << p.name);
+    const Tensor &analytic = r.outputs.at(grad_output_name(p.name));
+    Tensor numeric = numeric_grad(eval, {}, params, p.name);
+    // Central differences in float64 with eps = 1e-6 are good to ~1e-9.
+    CHECK(max_rel_error(analytic, numeric) < 1e-6);
+  }
+}
+
 TEST_CASE("every VJP matches central finite differences in float64", "[ops][grad]") {
   for (const auto &[k, c] : grad_cases()) {
     INFO("op " << op_name(k));
-    Module m = gradient_module(k, c);
-    SourceManager sm;
-    Diagnostics diag(sm);
-    REQUIRE(differentiate(m, diag));
-    const Function &eval = *m.find_function("eval");
-    const Function &step = *m.find_function("train_step");
+    check_vjp(k, c);
+  }
+}
 
-    Pcg32 rng(1234 + static_cast<uint64_t>(k));
-    ParamStore params;
-    for (const ParamDecl &p : m.params) {
-      int operand = p.name == "w" ? -1 : std::stoi(p.name.substr(1));
-      if (p.type.dtype == DType::I32)
-        params[p.name] = random_tensor(p.type.shape, [&] { return double(rng.below(c.labels)); },
-                                       DType::I32);
-      else if (operand < 0)
-        params[p.name] = random_tensor(p.type.shape, [&] { return rng.uniform(-1, 1); });
-      else
-        params[p.name] = random_tensor(p.type.shape, [&] { return c.sample(rng, operand); });
-    }
-    CallResult r = interpret(step, {}, params);
-    for (const ParamDecl &p : m.params) {
-      if (!p.trainable())
-        continue;
-      INFO("gradient w.r.t. operand " << p.name);
-      const Tensor &analytic = r.outputs.at(grad_output_name(p.name));
-      Tensor numeric = numeric_grad(eval, {}, params, p.name);
-      // Central differences in float64 with eps = 1e-6 are good to ~1e-9.
-      CHECK(max_rel_error(analytic, numeric) < 1e-6);
-    }
+TEST_CASE("VJPs on the shapes of sequence models match finite differences", "[ops][grad]") {
+  // cross_entropy with a label per position: logits [N, T, V], labels [N, T].
+  SECTION("cross_entropy [2, 5, 6] by [2, 5]") {
+    check_vjp(OpKind::CrossEntropy, {{{2, 5, 6}, {2, 5}}, {}, any, 6});
+  }
+  // conv1d lowers to conv2d on one-row images; causal: pads K - 1 on the left.
+  Attrs causal{{"stride", std::vector<int64_t>{1, 1}}, {"pads", std::vector<int64_t>{0, 3, 0, 0}}};
+  SECTION("conv2d as a causal conv1d") {
+    check_vjp(OpKind::Conv2D, {{{2, 1, 7, 3}, {1, 4, 3, 5}}, causal, any});
+  }
+  SECTION("conv2d as a strided conv1d, same padding") {
+    Attrs a{{"stride", std::vector<int64_t>{1, 2}}, {"pads", std::vector<int64_t>{0, 1, 0, 1}}};
+    check_vjp(OpKind::Conv2D, {{{2, 1, 8, 3}, {1, 3, 3, 4}}, a, any});
+  }
+  SECTION("max_pool2d as max_pool1d") {
+    check_vjp(OpKind::MaxPool2D, {{{2, 1, 9, 3}},
+                                  pool_attrs({1, 2}, {1, 2}, {}),
+                                  [](Pcg32 &r, int) { return r.uniform(-2, 2) + 0.37 * r.below(1000); }});
   }
 }
 

@@ -12,6 +12,7 @@
 //   batch     = 64                            batch (int), defaults 32
 //   epochs    = 5                             epochs (int), defaults 1
 //   seed      = 1                             seed (int), defaults 0
+//   data      = text(...) / waves(...)        see frontend/DataSources.cpp
 //   data      = idx(..., classes: [8, 9])     data.classes (ints): keep these classes,
 //                                             relabelled 0, 1, ... in list order
 //
@@ -19,6 +20,7 @@
 // apply_transfer (frontend/Transfer.cpp).
 //
 //===----------------------------------------------------------------------===//
+#include "frontend/DataSources.h"
 #include "frontend/Lower.h"
 #include "frontend/Parser.h"
 
@@ -166,9 +168,13 @@ void TrainLowering::data(const Setting &s) {
     return fail(s.value->loc, fmt::format("`{}` must be a data source such as "
                                           "idx(\"images.gz\", \"labels.gz\"), found {}",
                                           s.key, describe_expr(*s.value)));
+  if (is_data_source(c->callee)) {
+    ok_ &= lower_data_source(s.key, *c, config_, diag_);
+    return;
+  }
   if (c->callee != "idx")
     return fail(c->loc, fmt::format("unknown data format `{}`", c->callee),
-                "known formats: idx(images, labels)");
+                "known formats: idx(images, labels), text(files, ...), waves(...)");
   static const ParamSpec specs[] = {{"images", true}, {"labels", true}, {"classes", false}};
   auto args = bind_args(*c, specs, false, diag_);
   if (!args)

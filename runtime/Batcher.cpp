@@ -63,13 +63,14 @@ std::span<const int64_t> Batcher::batch(int64_t b) const {
 
 void gather_batch(const Dataset &data, std::span<const int64_t> indices, std::span<float> inputs,
                   std::span<int32_t> labels) {
-  size_t row = static_cast<size_t>(data.example_size());
-  assert(inputs.size() >= indices.size() * row && labels.size() >= indices.size() && "gather_batch: buffers too small");
+  size_t row = static_cast<size_t>(data.example_size()), lrow = static_cast<size_t>(data.label_size());
+  assert(inputs.size() >= indices.size() * row && labels.size() >= indices.size() * lrow &&
+         "gather_batch: buffers too small");
   for (size_t k = 0; k < indices.size(); ++k) {
     size_t i = static_cast<size_t>(indices[k]);
     assert(indices[k] >= 0 && indices[k] < data.size() && "gather_batch: index out of range");
     std::memcpy(inputs.data() + k * row, data.inputs.data.data() + i * row, row * sizeof(float));
-    labels[k] = data.labels[i];
+    std::memcpy(labels.data() + k * lrow, data.labels.data() + i * lrow, lrow * sizeof(int32_t));
   }
 }
 

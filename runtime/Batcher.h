@@ -61,8 +61,9 @@ private:
 };
 
 /// Copies the examples `indices` of `data` into `inputs` (row-major
-/// [indices.size(), example_size]) and their labels into `labels`. The
-/// buffers must hold at least that many elements.
+/// [indices.size(), example_size]) and their labels into `labels`
+/// ([indices.size(), label_size]). The buffers must hold at least that many
+/// elements.
 void gather_batch(const Dataset &data, std::span<const int64_t> indices, std::span<float> inputs,
                   std::span<int32_t> labels);
 

@@ -15,6 +15,8 @@ namespace netc::rt {
 
 namespace fs = std::filesystem;
 
+int64_t Dataset::label_size() const { return num_elements(label_shape); }
+
 //===----------------------------------------------------------------------===//
 // Path resolution
 //===----------------------------------------------------------------------===//
@@ -131,7 +133,6 @@ Expected<void> select_classes(Dataset &data, std::span<const int32_t> classes) {
   return {};
 }
 
-
 Expected<Dataset> load_dataset_from(const std::string &images, const std::string &labels, const std::string &source_dir,
                                     const DatasetOptions &options) {
   auto images_path = resolve_data_path(images, source_dir);
@@ -167,6 +168,10 @@ Expected<void> check_inputs(const Dataset &data, const ModelDataSpec &spec) {
 }
 
 Expected<void> check_labels(const Dataset &data, const ModelDataSpec &spec) {
+  if (data.label_shape != spec.label_shape)
+    return fail(fmt::format("labels in {} are {} per example but the model's `{}` takes {}", data.labels_path,
+                            data.label_shape.empty() ? "one" : shape_string(data.label_shape), spec.label_name,
+                            spec.label_shape.empty() ? "one" : shape_string(spec.label_shape)));
   for (size_t i = 0; i < data.labels.size(); ++i) {
     int32_t l = data.labels[i];
     if (l >= 0 && l < spec.num_classes)

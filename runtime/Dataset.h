@@ -34,11 +34,17 @@ inline constexpr const char *kSystemDataDir = "/usr/share/datasets";
 /// an Error listing every place that was tried.
 Expected<std::string> resolve_data_path(const std::string &path, const std::string &source_dir);
 
-/// N examples: inputs [N, ...] as floats and one int32 label each.
+/// N examples: inputs [N, ...] as floats and int32 labels: one per example,
+/// or label_shape's worth (e.g. [T] next tokens of a language model).
 struct Dataset {
   std::string images_path, labels_path;
   HostArray inputs;
   std::vector<int32_t> labels;
+  /// The labels of one example, row-major; empty: one class label.
+  std::vector<int64_t> label_shape = {};
+
+  /// Labels per example: the product of label_shape.
+  int64_t label_size() const;
 
   /// The number of examples.
   int64_t size() const { return inputs.count(); }
@@ -81,6 +87,8 @@ struct ModelDataSpec {
   /// The model's label name and class count: labels must lie in [0, num_classes).
   std::string label_name = "label";
   int64_t num_classes = 0;
+  /// The model's labels per example (empty: one class label).
+  std::vector<int64_t> label_shape = {};
 };
 
 /// Checks a dataset against the model. The per-example shape must equal the

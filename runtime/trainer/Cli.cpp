@@ -11,6 +11,7 @@
 #include "runtime/Idx.h"
 #include "runtime/Metrics.h"
 #include "runtime/trainer/Checkpoint.h"
+#include "runtime/trainer/Language.h"
 #include "runtime/trainer/Loop.h"
 #include "runtime/trainer/Pretrained.h"
 #include "runtime/trainer/Progress.h"
@@ -32,6 +33,7 @@ namespace {
 
 /// Every flag of every command; each command reads the ones it declares.
 struct Options {
+  SampleOptions sample; // the sample command
   std::optional<int64_t> epochs, batch, threads, limit, validate_limit, save_every_steps, max_steps;
   int64_t log_every = 0, patience = 0;
   std::string metrics, keep_best;
@@ -65,6 +67,8 @@ std::string source_dir(const ModelDesc &m) {
 /// train block's, loaded and checked against the model.
 Expected<Dataset> load_data(const Context &c, const DataBinding &d, const std::vector<std::string> &flag,
                             const std::string &prefix, std::optional<int64_t> limit) {
+  if (flag.empty() && is_generated_data(c.desc, prefix)) // text(...), waves(...)
+    return load_generated(c.desc, d, prefix, source_dir(c.desc), limit);
   std::string images = flag.size() == 2 ? flag[0] : c.desc.config_string(prefix + ".images");
   std::string labels = flag.size() == 2 ? flag[1] : c.desc.config_string(prefix + ".labels");
   if (images.empty() || labels.empty())
@@ -120,6 +124,32 @@ Expected<DataBinding> binding_for(const Context &c, const char *fn, const char *
 //===----------------------------------------------------------------------===//
 // train
 //===----------------------------------------------------------------------===//
+
+/// For text data: writes the vocabulary next to the checkpoint, so that
+/// `sample` can turn ids back into text.
+Expected<void> save_text_vocab(const Context &c, const DataBinding &d, const std::string &checkpoint) {
+  if (checkpoint.empty() || c.desc.config_string("data.format") != "text")
+    return {};
+  Expected<const TextCorpus *> corpus = text_corpus(c.desc, d, source_dir(c.desc));
+  if (!corpus)
+    return Error{corpus.error()};
+  return save_vocab(vocab_path(checkpoint), (*corpus)->vocab, (*corpus)->tokens);
+}
+
+/// Confusion matrices wider than this are not printed (a language model's
+/// vocabulary-sized one says nothing at a glance).
+constexpr int64_t kMaxConfusionClasses = 20;
+
+/// For text data: the held-out cross-entropy against the unigram baseline.
+void print_text_baseline(const Context &c, const DataBinding &d, double held_out_loss) {
+  if (c.desc.config_string("data.format") != "text")
+    return;
+  Expected<const TextCorpus *> corpus = text_corpus(c.desc, d, source_dir(c.desc));
+  if (!corpus)
+    return;
+  double unigram = unigram_cross_entropy((*corpus)->train_counts, (*corpus)->held_out.labels);
+  c.out << baseline_line(held_out_loss, unigram, (*corpus)->tokens) << "\n";
+}
 
 /// Seed and batch: the flag, else the checkpoint being resumed, else the
 /// train block. A resumed run that changes either cannot match the run it
@@ -198,7 +228,8 @@ int run_train(const Context &c) {
   if (!data)
     return c.error(data.error());
   std::optional<Dataset> held;
-  bool has_validate = !c.o.validate.empty() || !c.desc.config_string("validate.images").empty();
+  bool has_validate = !c.o.validate.empty() || !c.desc.config_string("validate.images").empty() ||
+                      is_generated_data(c.desc, "validate");
   if (has_validate) {
     Expected<Dataset> v = load_data(c, *d, c.o.validate, "validate", c.o.validate_limit);
     if (!v)
@@ -235,6 +266,8 @@ int run_train(const Context &c) {
       c.out << fmt::format("resuming from {} at epoch {}, step {} (global step {})\n", c.o.resume, start.epoch + 1,
                            start.step, start.global_step);
   }
+  if (Expected<void> ok = save_text_vocab(c, *d, s.checkpoint); !ok)
+    return c.error(ok.error());
   StopOnSignals stop_on_signals;
   Expected<TrainSummary> sum = train(*m, *d, *data, held ? &*held : nullptr, s, start, c.out, run);
   if (!sum)
@@ -245,6 +278,8 @@ int run_train(const Context &c) {
     c.out << fmt::format("{} {} ({} epochs and {} steps done, global step {})\n",
                          sum->stopped_early ? "stopped; saved" : "saved", s.checkpoint, sum->position.epoch,
                          sum->position.step, sum->position.global_step);
+  if (!s.quiet && !sum->epochs.empty() && sum->epochs.back().evaluated)
+    print_text_baseline(c, *d, sum->epochs.back().eval_loss);
   return kExitOk;
 }
 
@@ -282,8 +317,37 @@ int run_eval(const Context &c) {
   Expected<EvalResult> r = evaluate(*m, *d, *data, m->max_batch());
   if (!r)
     return c.error(r.error());
-  c.out << fmt::format("held-out loss {:.4f}, accuracy {:.2f}% ({} examples)\n", r->loss, 100 * r->accuracy, r->count);
-  c.out << format_confusion(*r);
+  if (!d->label_shape.empty()) { // a label per position: count positions, not examples
+    c.out << fmt::format("held-out loss {:.4f}, accuracy {:.2f}% ({} positions of {} examples)\n", r->loss,
+                         100 * r->accuracy, r->count, data->size());
+    print_text_baseline(c, *d, r->loss);
+  } else {
+    c.out << fmt::format("held-out loss {:.4f}, accuracy {:.2f}% ({} examples)\n", r->loss, 100 * r->accuracy,
+                         r->count);
+  }
+  if (r->classes <= kMaxConfusionClasses)
+    c.out << format_confusion(*r);
+  else
+    c.out << fmt::format("(no confusion matrix for {} classes)\n", r->classes);
+  return kExitOk;
+}
+
+int run_sample(const Context &c) {
+  Expected<DataBinding> d = binding_for(c, "predict", "");
+  if (!d)
+    return c.error(d.error());
+  std::string path = c.o.checkpoint.empty() ? c.default_checkpoint() : c.o.checkpoint;
+  Expected<SavedVocab> v = load_vocab(vocab_path(path));
+  if (!v)
+    return c.error(v.error());
+  Expected<Model> m = model_from_checkpoint(c, 1);
+  if (!m)
+    return c.error(m.error());
+  set_threads(c);
+  Expected<std::string> text = sample_text(*m, *d, *v, c.o.sample);
+  if (!text)
+    return c.error(text.error());
+  c.out << *text << "\n";
   return kExitOk;
 }
 
@@ -457,6 +521,14 @@ void add_eval_predict_info(CLI::App &app, Options &o) {
   p->add_option("--format", o.format, "text or npy")->check(CLI::IsMember({"text", "npy"}));
   p->add_option("--output", o.output, "write to FILE instead of stdout");
   app.add_subcommand("info", "the model's inputs, outputs, parameters and train-block defaults");
+  CLI::App *s = app.add_subcommand("sample", "generate text from a language model trained on text(...) data");
+  s->add_option("--checkpoint", o.checkpoint, "parameters to use (default: <model>.safetensors)");
+  s->add_option("--length", o.sample.length, "tokens to generate (default 300)")->check(CLI::NonNegativeNumber);
+  s->add_option("--temperature", o.sample.temperature, "sharpen (< 1) or flatten (> 1) the distribution (default 1)")
+      ->check(CLI::PositiveNumber);
+  s->add_option("--seed", o.sample.seed, "seed of the draws (default 0)");
+  s->add_option("--prime", o.sample.prime, "text to start from (default: none, a document start)");
+  s->add_option("--threads", o.threads, "Halide worker threads")->check(CLI::PositiveNumber);
 }
 
 int dispatch(const CLI::App &app, const Context &c) {
@@ -466,6 +538,8 @@ int dispatch(const CLI::App &app, const Context &c) {
     return run_eval(c);
   if (app.got_subcommand("predict"))
     return run_predict(c);
+  if (app.got_subcommand("sample"))
+    return run_sample(c);
   return run_info(c);
 }
 

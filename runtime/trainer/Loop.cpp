@@ -38,6 +38,12 @@ void on_stop_signal(int signal) {
 
 using Clock = std::chrono::steady_clock;
 
+/// Host buffers gather() reuses across batches.
+struct Scratch {
+  std::vector<float> inputs;
+  std::vector<int32_t> labels;
+};
+
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 /// A slot whose only batch dimension is the outermost: row-major [N, ...],
@@ -51,30 +57,56 @@ bool batch_outermost(const SlotDesc &s) {
   return true;
 }
 
-/// Finds `fn`'s f32 input and (when `label`) its i32 [N] label.
+/// Finds `fn`'s input (the argument named d.input_name, f32 or i32) and,
+/// when `label`, its i32 label (the other argument): [N], or [N, T...] for a
+/// label per position.
 Expected<FnData> fn_data(const ModelDesc &m, const FnDesc &fn, bool label, DataBinding &d) {
   FnData r;
   for (const SlotRef &a : fn.args) {
     const SlotDesc &s = m.slots[size_t(a.slot)];
-    bool is_input = s.type == ElemType::F32, is_label = label && s.type == ElemType::I32 && s.shape.size() == 1;
+    bool is_input = a.name == d.input_name && (s.type == ElemType::F32 || s.type == ElemType::I32);
+    bool is_label = label && !is_input && s.type == ElemType::I32;
     int &target = is_input ? r.input : r.label;
     if ((!is_input && !is_label) || target >= 0)
-      return fail(fmt::format("`{}` takes `{}: {}`; this trainer supports one f32 input{} only", fn.name, a.name,
-                              slot_type_string(s), label ? " and one i32 class label [N]" : ""));
+      return fail(fmt::format("`{}` takes `{}: {}`; this trainer supports one input `{}`{} only", fn.name, a.name,
+                              slot_type_string(s), d.input_name, label ? " and one i32 label" : ""));
     if (!batch_outermost(s))
       return fail(fmt::format("`{}`'s argument `{}: {}` must have the batch dimension N outermost", fn.name, a.name,
                               slot_type_string(s)));
     target = a.slot;
-    std::string &name = is_input ? d.input_name : d.label_name;
-    name = a.name;
+    if (is_input)
+      continue;
+    std::vector<int64_t> shape(s.shape.begin() + 1, s.shape.end());
+    if (!d.label_name.empty() && (d.label_name != a.name || d.label_shape != shape))
+      return fail(fmt::format("`{}`'s label `{}` differs from the other functions' `{}`", fn.name, a.name,
+                              d.label_name));
+    d.label_name = a.name, d.label_shape = shape;
   }
   if (r.input < 0 || (label && r.label < 0))
-    return fail(fmt::format("`{}` needs one f32 input{}", fn.name, label ? " and one i32 class label" : ""));
-  std::vector<int64_t> shape(m.slots[size_t(r.input)].shape.begin() + 1, m.slots[size_t(r.input)].shape.end());
-  if (!d.input_shape.empty() && d.input_shape != shape)
-    return fail(fmt::format("`{}`'s input `{}` has another shape than the other functions'", fn.name, d.input_name));
-  d.input_shape = shape;
+    return fail(fmt::format("`{}` needs the input `{}`{}", fn.name, d.input_name, label ? " and an i32 label" : ""));
+  const SlotDesc &in = m.slots[size_t(r.input)];
+  std::vector<int64_t> shape(in.shape.begin() + 1, in.shape.end());
+  if (!d.input_shape.empty() && (d.input_shape != shape || d.input_type != in.type))
+    return fail(fmt::format("`{}`'s input `{}` has another type than the other functions'", fn.name, d.input_name));
+  d.input_shape = shape, d.input_type = in.type;
   return r;
+}
+
+/// The data input's name: predict's only argument when there is a predict
+/// (a model's predict takes just the inputs its outputs need), else the
+/// first f32 argument of train_step or eval, else their first argument.
+std::string input_name(const ModelDesc &m) {
+  if (const FnDesc *p = m.function("predict"); p && p->args.size() == 1)
+    return p->args[0].name;
+  for (const char *name : {"train_step", "eval"})
+    if (const FnDesc *f = m.function(name)) {
+      for (const SlotRef &a : f->args)
+        if (m.slots[size_t(a.slot)].type == ElemType::F32)
+          return a.name;
+      if (!f->args.empty())
+        return f->args[0].name;
+    }
+  return "input";
 }
 
 /// The output called `loss`: an f32 scalar.
@@ -95,10 +127,16 @@ Expected<void> bind_eval(const ModelDesc &m, const FnDesc &fn, DataBinding &d) {
     if (o.name == "loss")
       continue;
     const SlotDesc &s = m.slots[size_t(o.slot)];
-    if (s.type != ElemType::F32 || s.shape.size() != 2 || !batch_outermost(s))
-      return fail(
-          fmt::format("eval's output `{}: {}` must be f32[N, classes] to score accuracy", o.name, slot_type_string(s)));
-    d.eval_scores = o.slot, d.scores_name = o.name, d.num_classes = s.shape[1];
+    bool per_label = s.shape.size() == d.label_shape.size() + 2 &&
+                     std::equal(d.label_shape.begin(), d.label_shape.end(), s.shape.begin() + 1);
+    if (s.type != ElemType::F32 || !per_label || !batch_outermost(s)) {
+      std::string want = "N";
+      for (int64_t x : d.label_shape)
+        want += ", " + std::to_string(x);
+      return fail(fmt::format("eval's output `{}: {}` must be f32[{}, classes] (scores per label) to score accuracy",
+                              o.name, slot_type_string(s), want));
+    }
+    d.eval_scores = o.slot, d.scores_name = o.name, d.num_classes = s.shape.back();
     return {};
   }
   return fail("eval has no output besides `loss` to score accuracy with");
@@ -118,14 +156,20 @@ Expected<void> bind_predict(const ModelDesc &m, const FnDesc &fn, DataBinding &d
   return {};
 }
 
-/// Copies examples `idx` into `fd`'s argument slots.
-void gather(Model &model, const FnData &fd, const Dataset &data, std::span<const int64_t> idx,
-            std::vector<int32_t> &scratch) {
-  size_t k = idx.size(), row = size_t(data.example_size());
-  std::span<float> inputs(model.f32(fd.input), k * row);
-  scratch.resize(k);
-  std::span<int32_t> labels = fd.label >= 0 ? std::span<int32_t>(model.i32(fd.label), k) : std::span(scratch);
+/// Copies examples `idx` into `fd`'s argument slots. An i32 input (token
+/// ids, exact in the dataset's floats) goes through `scratch` and is
+/// converted.
+void gather(Model &model, const FnData &fd, const Dataset &data, std::span<const int64_t> idx, Scratch &scratch) {
+  size_t k = idx.size(), row = size_t(data.example_size()), lrow = size_t(data.label_size());
+  bool ints = model.desc().slots[size_t(fd.input)].type == ElemType::I32;
+  scratch.inputs.resize(ints ? k * row : 0);
+  std::span<float> inputs = ints ? std::span(scratch.inputs) : std::span<float>(model.f32(fd.input), k * row);
+  scratch.labels.resize(k * lrow);
+  std::span<int32_t> labels =
+      fd.label >= 0 ? std::span<int32_t>(model.i32(fd.label), k * lrow) : std::span(scratch.labels);
   gather_batch(data, idx, inputs, labels);
+  if (ints)
+    std::transform(inputs.begin(), inputs.end(), model.i32(fd.input), [](float v) { return int32_t(v); });
 }
 
 Expected<void> checkpoint(const Model &model, const TrainSettings &s, const TrainPosition &pos, const RunState &run) {
@@ -163,7 +207,7 @@ Expected<void> run_epoch(Model &model, const DataBinding &d, const Dataset &data
   TrainPosition &pos = sum.position;
   bool &stopped = sum.stopped_early;
   RunningMean loss;
-  std::vector<int32_t> scratch;
+  Scratch scratch;
   std::vector<float> image_scratch;
   Progress progress(out, s.progress && !s.quiet, fmt::format("epoch {}/{}", pos.epoch + 1, s.epochs),
                     batches.num_batches());
@@ -221,6 +265,7 @@ StopOnSignals::~StopOnSignals() {
 
 Expected<DataBinding> bind_data(const ModelDesc &m) {
   DataBinding d;
+  d.input_name = input_name(m);
   if (const FnDesc *fn = m.function("train_step")) {
     Expected<FnData> data = fn_data(m, *fn, true, d);
     Expected<int> loss = data ? loss_slot(m, *fn) : Expected<int>(Error{data.error()});
@@ -346,7 +391,7 @@ Expected<EvalResult> evaluate(Model &model, const DataBinding &d, const Dataset 
   EvalResult r;
   r.classes = d.num_classes;
   r.confusion.assign(size_t(r.classes * r.classes), 0);
-  std::vector<int32_t> scratch;
+  Scratch scratch;
   for (int64_t b = 0; b < batches.num_batches(); ++b) {
     std::span<const int64_t> idx = batches.batch(b);
     int64_t k = int64_t(idx.size());
@@ -354,10 +399,11 @@ Expected<EvalResult> evaluate(Model &model, const DataBinding &d, const Dataset 
     if (Expected<void> ok = model.call("eval", k); !ok)
       return Error{ok.error()};
     loss.add(model.f32(d.eval_loss)[0], double(k));
-    std::span<const float> scores(model.f32(d.eval_scores), size_t(k * d.num_classes));
-    std::span<const int32_t> labels(model.i32(d.eval.label), size_t(k));
+    int64_t positions = k * data.label_size();
+    std::span<const float> scores(model.f32(d.eval_scores), size_t(positions * d.num_classes));
+    std::span<const int32_t> labels(model.i32(d.eval.label), size_t(positions));
     acc.add(scores, labels, d.num_classes);
-    for (int64_t i = 0; i < k; ++i) {
+    for (int64_t i = 0; i < positions; ++i) {
       int64_t predicted = int64_t(argmax(scores.subspan(size_t(i * d.num_classes), size_t(d.num_classes))));
       if (labels[size_t(i)] >= 0 && labels[size_t(i)] < d.num_classes)
         ++r.confusion[size_t(labels[size_t(i)] * d.num_classes + predicted)];
@@ -394,7 +440,7 @@ Expected<Predictions> predict(Model &model, const DataBinding &d, const Dataset 
   Batcher batches = Batcher::sequential(data.size(), std::min(batch, model.max_batch()));
   Predictions p;
   p.shape = model.desc().slots[size_t(d.predict_output)].shape_at(data.size());
-  std::vector<int32_t> scratch;
+  Scratch scratch;
   for (int64_t b = 0; b < batches.num_batches(); ++b) {
     std::span<const int64_t> idx = batches.batch(b);
     gather(model, d.predict, data, idx, scratch);

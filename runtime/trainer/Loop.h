@@ -41,18 +41,23 @@
 
 namespace netc::rt {
 
-/// The data slots of one function: its f32 input and i32 label (-1: none).
+/// The data slots of one function: its input and i32 label (-1: none).
 struct FnData {
   int input = -1, label = -1;
 };
 
-/// How data feeds the model's functions. Supported today: one f32 input
-/// whose batch dimension is outermost, and one i32 class label [N].
+/// How data feeds the model's functions: one input, f32 or i32 (token ids),
+/// and one i32 label, [N] (a class) or [N, T...] (one per position), each
+/// with the batch dimension outermost. The input is predict's argument (or
+/// train_step's first f32 one); the label is the other argument.
 struct DataBinding {
   std::string input_name, label_name;
-  /// The input's per-example shape (its slot shape minus N).
+  /// The input's per-example shape (its slot shape minus N) and type.
   std::vector<int64_t> input_shape;
-  /// The width of eval's score output [N, C]; 0 without eval.
+  ElemType input_type = ElemType::F32;
+  /// The labels per example: empty for a class label, [T] for a sequence.
+  std::vector<int64_t> label_shape;
+  /// The width C of eval's score output [N, T..., C]; 0 without eval.
   int64_t num_classes = 0;
   FnData train, eval, predict;
   /// train_step's and eval's `loss`, eval's score output, predict's first output.
@@ -60,7 +65,7 @@ struct DataBinding {
   std::string scores_name, predict_output_name;
 
   /// What check_dataset needs.
-  ModelDataSpec spec() const { return {input_name, input_shape, label_name, num_classes}; }
+  ModelDataSpec spec() const { return {input_name, input_shape, label_name, num_classes, label_shape}; }
 };
 
 /// Reads the data interface off the model's functions; errors say which
@@ -154,7 +159,8 @@ struct EvalResult {
 /// true class with its counts and per-class accuracy ("-" with no examples).
 std::string format_confusion(const EvalResult &r);
 
-/// Runs eval over `data` in sequential batches of at most `batch`.
+/// Runs eval over `data` in sequential batches of at most `batch`. With a
+/// label per position, accuracy and the confusion matrix count positions.
 Expected<EvalResult> evaluate(Model &model, const DataBinding &d, const Dataset &data, int64_t batch);
 
 /// predict's first output for every example: shape [n, ...], row-major.

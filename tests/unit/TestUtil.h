@@ -5,9 +5,27 @@
 #include "ir/IR.h"
 #include "ir/Random.h"
 
+#include <filesystem>
 #include <string>
+#include <unistd.h>
 
 namespace netc::test {
+
+/// A fresh directory under the system temp dir, removed at scope exit.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "netc-data-XXXXXX").string();
+    path = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir &) = delete;
+  TempDir &operator=(const TempDir &) = delete;
+  std::string file(const std::string &name) const { return (path / name).string(); }
+};
 
 /// A tensor of `shape` with values from `gen`.
 template <typename G> Tensor random_tensor(const Shape &shape, G gen, DType dt = DType::F32) {

@@ -10,6 +10,7 @@
 #include "runtime/Dataset.h"
 #include "runtime/Idx.h"
 #include "runtime/Metrics.h"
+#include "TestUtil.h"
 
 #include <catch2/catch.hpp>
 
@@ -22,23 +23,10 @@
 #include <unistd.h>
 
 using namespace netc::rt;
+using netc::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// A fresh directory under the system temp dir, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "netc-data-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string &name) const { return (path / name).string(); }
-};
 
 /// Writes raw bytes, failing the test if that fails.
 void write_bytes(const std::string &path, const std::vector<uint8_t> &bytes, bool gzip) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <fmt/format.h>
 #include <limits>
@@ -32,6 +33,7 @@
 #define STBI_ONLY_BMP
 #define STBI_ONLY_PNM
 #include <stb/stb_image.h>
+#include <stb/stb_easy_font.h>
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
@@ -184,6 +186,65 @@ Image hconcat(std::span<const Image> tiles, int64_t gap, uint8_t background) {
     x0 += t.width + gap;
   }
   return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Drawing
+//===----------------------------------------------------------------------===//
+
+void fill_rect(Image &img, int64_t x, int64_t y, int64_t w, int64_t h, Rgb c) {
+  int64_t xa = std::max<int64_t>(x, 0), ya = std::max<int64_t>(y, 0);
+  int64_t xb = std::min(x + w, img.width), yb = std::min(y + h, img.height);
+  for (int64_t j = ya; j < yb; ++j)
+    for (int64_t i = xa; i < xb; ++i) {
+      uint8_t *p = img.at(i, j);
+      if (img.channels == 3)
+        p[0] = c.r, p[1] = c.g, p[2] = c.b;
+      else
+        p[0] = uint8_t((299 * c.r + 587 * c.g + 114 * c.b) / 1000);
+    }
+}
+
+void draw_line(Image &img, int64_t x0, int64_t y0, int64_t x1, int64_t y1, Rgb c, int64_t thickness) {
+  // Bresenham over all octants; each pixel stamps a thickness-wide square.
+  int64_t dx = std::abs(x1 - x0), dy = -std::abs(y1 - y0);
+  int64_t sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy, half = (thickness - 1) / 2;
+  for (;;) {
+    fill_rect(img, x0 - half, y0 - half, thickness, thickness, c);
+    if (x0 == x1 && y0 == y1)
+      return;
+    int64_t e2 = 2 * err;
+    if (e2 >= dy)
+      err += dy, x0 += sx;
+    if (e2 <= dx)
+      err += dx, y0 += sy;
+  }
+}
+
+void draw_text(Image &img, int64_t x, int64_t y, const std::string &text, Rgb c, int64_t scale) {
+  // stb_easy_font emits axis-aligned quads, 4 vertices of 16 bytes each
+  // (x, y, z floats and an RGBA colour), at font-pixel coordinates.
+  std::vector<char> buffer(text.size() * 2048 + 64); // a glyph has at most ~30 quads of 64 bytes
+  std::string copy = text;
+  int quads = stb_easy_font_print(0, 0, copy.data(), nullptr, buffer.data(), int(buffer.size()));
+  for (int q = 0; q < quads; ++q) {
+    const char *v = buffer.data() + q * 64;
+    float x0, y0, x1, y1;
+    std::memcpy(&x0, v, 4), std::memcpy(&y0, v + 4, 4);
+    std::memcpy(&x1, v + 32, 4), std::memcpy(&y1, v + 36, 4); // the opposite corner
+    fill_rect(img, x + int64_t(x0) * scale, y + int64_t(y0) * scale, int64_t(x1 - x0) * scale,
+              int64_t(y1 - y0) * scale, c);
+  }
+}
+
+int64_t text_width(const std::string &text, int64_t scale) {
+  std::string copy = text;
+  return int64_t(stb_easy_font_width(copy.data())) * scale;
+}
+
+int64_t text_height(const std::string &text, int64_t scale) {
+  std::string copy = text;
+  return int64_t(stb_easy_font_height(copy.data())) * scale;
 }
 
 } // namespace netc::rt

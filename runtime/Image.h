@@ -66,6 +66,25 @@ Image heat_image(std::span<const float> values, int64_t width, int64_t height);
 /// same width, height and channel count.
 Image grid(std::span<const Image> tiles, int64_t columns, int64_t gap = 2, uint8_t background = 64);
 
+/// An RGB colour.
+struct Rgb {
+  uint8_t r = 0, g = 0, b = 0;
+  bool operator==(const Rgb &) const = default;
+};
+
+/// Drawing on an RGB image; everything is clipped to the image.
+/// Fills the w x h rectangle whose top-left pixel is (x, y).
+void fill_rect(Image &img, int64_t x, int64_t y, int64_t w, int64_t h, Rgb c);
+/// A straight line from (x0, y0) to (x1, y1), `thickness` pixels wide
+/// (a square pen moved along Bresenham's pixels).
+void draw_line(Image &img, int64_t x0, int64_t y0, int64_t x1, int64_t y1, Rgb c, int64_t thickness = 1);
+/// Text in stb_easy_font's bitmap font (Debian's libstb-dev), each font
+/// pixel drawn as scale x scale; (x, y) is the top-left corner. ASCII only.
+void draw_text(Image &img, int64_t x, int64_t y, const std::string &text, Rgb c, int64_t scale = 1);
+/// The width and height draw_text covers.
+int64_t text_width(const std::string &text, int64_t scale = 1);
+int64_t text_height(const std::string &text, int64_t scale = 1);
+
 /// Tiles side by side (one row) of possibly different heights, top-aligned;
 /// channels are made equal (grey tiles become RGB when any tile is RGB).
 Image hconcat(std::span<const Image> tiles, int64_t gap = 2, uint8_t background = 64);

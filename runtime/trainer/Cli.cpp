@@ -13,6 +13,7 @@
 #include "runtime/trainer/Checkpoint.h"
 #include "runtime/trainer/Language.h"
 #include "runtime/trainer/Loop.h"
+#include "runtime/trainer/Plot.h"
 #include "runtime/trainer/Pretrained.h"
 #include "runtime/trainer/Progress.h"
 
@@ -412,6 +413,22 @@ int run_predict(const Context &c) {
 }
 
 //===----------------------------------------------------------------------===//
+// plot
+//===----------------------------------------------------------------------===//
+
+/// The training curves of a metrics file as a PNG (Plot.h).
+int run_plot(const Context &c) {
+  Expected<std::vector<Panel>> panels = read_metrics_panels(c.o.metrics);
+  if (!panels)
+    return c.error(panels.error());
+  Image img = plot_panels(*panels);
+  if (Expected<void> ok = write_png(c.o.output, img); !ok)
+    return c.error(ok.error());
+  c.out << fmt::format("wrote {} ({}x{})\n", c.o.output, img.width, img.height);
+  return kExitOk;
+}
+
+//===----------------------------------------------------------------------===//
 // info
 //===----------------------------------------------------------------------===//
 
@@ -521,6 +538,9 @@ void add_eval_predict_info(CLI::App &app, Options &o) {
   p->add_option("--format", o.format, "text or npy")->check(CLI::IsMember({"text", "npy"}));
   p->add_option("--output", o.output, "write to FILE instead of stdout");
   app.add_subcommand("info", "the model's inputs, outputs, parameters and train-block defaults");
+  CLI::App *plot = app.add_subcommand("plot", "draw the loss and accuracy curves of `train --metrics` as a PNG");
+  plot->add_option("--metrics", o.metrics, "the JSON-lines metrics file")->required();
+  plot->add_option("-o,--output", o.output, "PNG to write")->required();
   CLI::App *s = app.add_subcommand("sample", "generate text from a language model trained on text(...) data");
   s->add_option("--checkpoint", o.checkpoint, "parameters to use (default: <model>.safetensors)");
   s->add_option("--length", o.sample.length, "tokens to generate (default 300)")->check(CLI::NonNegativeNumber);
@@ -538,6 +558,8 @@ int dispatch(const CLI::App &app, const Context &c) {
     return run_eval(c);
   if (app.got_subcommand("predict"))
     return run_predict(c);
+  if (app.got_subcommand("plot"))
+    return run_plot(c);
   if (app.got_subcommand("sample"))
     return run_sample(c);
   return run_info(c);

@@ -19,27 +19,12 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
-#include <filesystem>
-#include <unistd.h>
 
 using namespace netc;
 using namespace netc::rt;
+using netc::test::TempDir;
 
 namespace {
-
-/// A fresh directory under the system temp dir, removed at scope exit.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "netc-transfer-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const std::string &name) const { return (path / name).string(); }
-};
 
 void write_text(const std::string &path, const std::string &text, bool gzip = false) {
   auto ok = write_file_bytes(path, std::span(reinterpret_cast<const uint8_t *>(text.data()), text.size()), gzip);

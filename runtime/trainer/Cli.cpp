@@ -9,6 +9,7 @@
 
 #include "runtime/Dataset.h"
 #include "runtime/Idx.h"
+#include "runtime/Inputs.h"
 #include "runtime/Metrics.h"
 #include "runtime/trainer/Checkpoint.h"
 #include "runtime/trainer/Language.h"
@@ -376,7 +377,7 @@ int run_predict(const Context &c) {
   }
   Expected<std::string> path = resolve_data_path(c.o.input, source_dir(c.desc));
   Expected<HostArray> inputs =
-      path ? load_idx_floats(*path, true, c.o.limit) : Expected<HostArray>(Error{path.error()});
+      path ? read_inputs(*path, d->input_shape, c.o.limit) : Expected<HostArray>(Error{path.error()});
   if (!inputs)
     return c.error(inputs.error());
   Dataset data{*path, "", std::move(*inputs), {}};
@@ -534,7 +535,7 @@ void add_eval_predict_info(CLI::App &app, Options &o) {
   CLI::App *p = app.add_subcommand("predict", "run the model on inputs; print or save its outputs");
   add_common(p, o);
   p->add_option("--checkpoint", o.checkpoint, "parameters to use")->required();
-  p->add_option("--input", o.input, "input images (IDX, optionally .gz)")->required();
+  p->add_option("--input", o.input, "inputs: IDX (optionally .gz), .npy, or one PNG/JPEG/BMP/PGM image")->required();
   p->add_option("--format", o.format, "text or npy")->check(CLI::IsMember({"text", "npy"}));
   p->add_option("--output", o.output, "write to FILE instead of stdout");
   app.add_subcommand("info", "the model's inputs, outputs, parameters and train-block defaults");

@@ -12,6 +12,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ir/Spelling.h"
+
 #include <cstdint>
 #include <memory>
 #include <ostream>
@@ -82,13 +84,6 @@ private:
   std::vector<Diagnostic> diags_;
   int errors_ = 0;
 };
-
-/// Levenshtein distance, for did-you-mean hints.
-size_t edit_distance(const std::string &a, const std::string &b);
-
-/// "did you mean `x`?" for the candidate closest to `name`, or "" when none
-/// is close enough to be a likely typo.
-std::string did_you_mean(const std::string &name, const std::vector<std::string> &candidates);
 
 [[noreturn]] void internal_error(const char *file, int line, const std::string &msg);
 

@@ -1,7 +1,9 @@
 //===- Lower.cpp - AST to IR lowering -------------------------------------===//
 //
-// This file implements lower_to_ir: it picks the model, lowers it twice
-// (@eval with the loss, @predict without, pruned to what the outputs need),
+// This file implements lower_to_ir: it picks the model, lowers it three times
+// (@eval with the loss, @predict without, pruned to what the outputs need,
+// and @inspect, whose outputs are the model's named values for the trainer's
+// pictures),
 // and attaches the train block's config. The Lowerer resolves names (any
 // order, as long as they form a DAG), lowers operators with shape checks that
 // name both operand types, and hands calls to Layers.cpp.
@@ -13,6 +15,7 @@
 
 #include "ir/OpInfo.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace netc {
@@ -345,7 +348,8 @@ static TensorType input_type(const Input &in) {
   return t;
 }
 
-bool Lowerer::lower_function(Function &f, const std::string &name, bool with_loss) {
+bool Lowerer::lower_function(Function &f, const std::string &name, bool with_loss,
+                             bool all_named) {
   int before = diag_.error_count();
   f = Function{};
   f.name = name;
@@ -374,7 +378,7 @@ bool Lowerer::lower_function(Function &f, const std::string &name, bool with_los
       continue;
     }
     LValue v = resolve(s.name, s.loc);
-    if (s.kind == Stmt::Kind::Output && v.ok())
+    if ((s.kind == Stmt::Kind::Output || all_named) && v.ok())
       f.outputs.push_back({s.name, v.id});
   }
   if (loss.ok())
@@ -412,6 +416,32 @@ Function prune(const Function &f) {
   for (const NamedValue &o : f.outputs)
     out.outputs.push_back({o.name, remap[o.value]});
   return out;
+}
+
+/// @inspect from a function with every named value as an output: only the
+/// f32 values with the batch dimension outermost that do not depend on an
+/// argument @predict lacks (the label), pruned.
+Function inspect_function(Function all, const Function &predict) {
+  std::vector<std::string> inputs;
+  for (ValueId a : predict.args())
+    inputs.push_back(predict.node(a).attrs.get_str("name"));
+  std::vector<bool> label_dependent(all.nodes.size(), false);
+  for (size_t i = 0; i < all.nodes.size(); ++i) {
+    const Node &n = all.nodes[i];
+    label_dependent[i] = n.op == OpKind::Arg && std::find(inputs.begin(), inputs.end(),
+                                                          n.attrs.get_str("name")) == inputs.end();
+    for (ValueId v : n.operands)
+      label_dependent[i] = label_dependent[i] || label_dependent[v];
+  }
+  std::vector<NamedValue> kept;
+  for (const NamedValue &o : all.outputs) {
+    const TensorType &t = all.type(o.value);
+    if (!label_dependent[o.value] && t.dtype == DType::F32 && !t.shape.empty() &&
+        t.shape[0] == kBatch && all.node(o.value).op != OpKind::Arg)
+      kept.push_back(o);
+  }
+  all.outputs = std::move(kept);
+  return prune(all);
 }
 
 const ModelDecl *find_model(const File &f, const std::string &name) {
@@ -496,12 +526,16 @@ std::optional<Module> lower_to_ir(const File &f, const std::string &model_name,
   Lowerer lowerer(*m, diag, mod.params);
   if (!lowerer.check_names())
     return std::nullopt;
-  Function eval, predict;
+  Function eval, predict, inspect;
   if (!lowerer.lower_function(eval, "eval", /*with_loss=*/true) ||
-      !lowerer.lower_function(predict, "predict", /*with_loss=*/false))
+      !lowerer.lower_function(predict, "predict", /*with_loss=*/false) ||
+      !lowerer.lower_function(inspect, "inspect", /*with_loss=*/false, /*all_named=*/true))
     return std::nullopt;
   mod.functions.push_back(std::move(eval));
   mod.functions.push_back(prune(predict));
+  inspect = inspect_function(std::move(inspect), mod.functions.back());
+  if (!inspect.outputs.empty())
+    mod.functions.push_back(std::move(inspect));
   for (const auto &d : f.decls)
     if (auto *t = d->as<TrainDecl>(); t && t->name == m->name)
       if (!(lower_train_config(*t, mod.config, diag) & apply_transfer(*t, mod, diag) &

@@ -41,8 +41,11 @@ public:
   /// Checks names (undefined, redefined) before anything is lowered.
   bool check_names();
   /// Builds `f` from the model: Args for every input, then every statement
-  /// in source order (with_loss = false skips `loss`). Returns false on error.
-  bool lower_function(Function &f, const std::string &name, bool with_loss);
+  /// in source order (with_loss = false skips `loss`). Its outputs are the
+  /// `output` statements, or with all_named every named statement's value.
+  /// Returns false on error.
+  bool lower_function(Function &f, const std::string &name, bool with_loss,
+                      bool all_named = false);
 
   // For Layers.cpp.
   Diagnostics &diag() { return diag_; }

@@ -18,7 +18,8 @@
 //      "train_step": {"args": [{"name": "image", "slot": 5}, {"name": "label", "slot": 6}],
 //                     "outputs": [{"name": "loss", "slot": 9}],
 //                     "updates": [{"param": "h.dense.w", "slot": 12}, ...]},
-//      "eval": {...}, "predict": {...}}}
+//      "eval": {...}, "predict": {...}, "inspect": {...},
+//      "saliency": {...}, "saliency_loss": {...}}}
 //
 // Calling convention of netc_fn_<function>(slots, batch):
 //   - slots[i] is a halide_buffer_t describing slot i with host memory for at
@@ -29,6 +30,15 @@
 //     then copies each update slot into its parameter's slot;
 //   - returns 0, or the Halide error code of the first kernel that failed.
 // Absent functions (a model without a loss has no train_step) are null.
+//
+// The functions (passes/Autodiff.h, frontend/Lower.cpp):
+//   train_step(inputs, label) -> loss; updates every parameter and state
+//   eval(inputs, label)       -> loss and the model's outputs
+//   predict(inputs)           -> the model's outputs
+//   inspect(inputs)           -> every named value of the model (h, logits, ...)
+//   saliency(inputs, score.seed) -> score, grad.<input>: d sum(score * seed) / d input
+//   saliency_loss(inputs, label) -> loss, grad.<input>: d loss / d input
+// The last two exist only for models whose inputs are all f32.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -43,4 +53,7 @@ extern const char netc_model_json[];
 int netc_fn_train_step(halide_buffer_t **slots, int32_t batch) __attribute__((weak));
 int netc_fn_eval(halide_buffer_t **slots, int32_t batch) __attribute__((weak));
 int netc_fn_predict(halide_buffer_t **slots, int32_t batch) __attribute__((weak));
+int netc_fn_inspect(halide_buffer_t **slots, int32_t batch) __attribute__((weak));
+int netc_fn_saliency(halide_buffer_t **slots, int32_t batch) __attribute__((weak));
+int netc_fn_saliency_loss(halide_buffer_t **slots, int32_t batch) __attribute__((weak));
 }

@@ -14,6 +14,9 @@ int main(int argc, char **argv) {
   abi.train_step = netc_fn_train_step;
   abi.eval = netc_fn_eval;
   abi.predict = netc_fn_predict;
+  abi.inspect = netc_fn_inspect;
+  abi.saliency = netc_fn_saliency;
+  abi.saliency_loss = netc_fn_saliency_loss;
   abi.set_num_threads = halide_set_num_threads;
   return netc::rt::trainer_main(argc, argv, abi);
 }

@@ -133,7 +133,7 @@ Expected<void> parse_functions(const nlohmann::json &j, ModelDesc &m) {
     return {};
   if (!j["functions"].is_object())
     return json_error("`functions` must be an object");
-  for (const char *name : {"train_step", "eval", "predict"}) {
+  for (const char *name : kFunctionNames) {
     if (!j["functions"].contains(name))
       continue;
     const nlohmann::json &f = j["functions"][name];
@@ -335,12 +335,11 @@ void Model::init_params(uint64_t seed) {
 }
 
 StepFn Model::entry(std::string_view name) const {
-  if (name == "train_step")
-    return abi_.train_step;
-  if (name == "eval")
-    return abi_.eval;
-  if (name == "predict")
-    return abi_.predict;
+  const StepFn fns[] = {abi_.train_step, abi_.eval, abi_.predict, abi_.inspect, abi_.saliency, abi_.saliency_loss};
+  static_assert(std::size(fns) == std::size(kFunctionNames));
+  for (size_t i = 0; i < std::size(fns); ++i)
+    if (name == kFunctionNames[i])
+      return fns[i];
   return nullptr;
 }
 

@@ -41,9 +41,15 @@ using StepFn = int (*)(halide_buffer_t **slots, int32_t batch);
 struct ModelABI {
   const char *json = nullptr;
   StepFn train_step = nullptr, eval = nullptr, predict = nullptr;
+  /// The pictures' functions: named values and input gradients.
+  StepFn inspect = nullptr, saliency = nullptr, saliency_loss = nullptr;
   /// halide_set_num_threads from the linked Halide runtime; null when absent.
   int (*set_num_threads)(int) = nullptr;
 };
+
+/// Every function a model may export, in ModelDesc::functions order.
+inline constexpr const char *kFunctionNames[] = {"train_step", "eval",     "predict",
+                                                 "inspect",    "saliency", "saliency_loss"};
 
 /// Element types a slot may hold.
 enum class ElemType { F32, F64, I32, I64, U8, I8, Bool };
@@ -104,7 +110,7 @@ struct ModelDesc {
   nlohmann::json config = nlohmann::json::object();
   std::vector<SlotDesc> slots;
   std::vector<ParamDesc> params;
-  /// The functions the JSON describes, in the order train_step, eval, predict.
+  /// The functions the JSON describes, in the order of kFunctionNames.
   std::vector<FnDesc> functions;
 
   /// The function called `name`, or null.

@@ -93,9 +93,9 @@ TEST_CASE("the plan shares parameter slots and deduplicates kernels", "[codegen]
     CHECK(plan.slots[i].name == m.params[i].name);
     CHECK(plan.slots[i].type == m.params[i].type);
   }
-  REQUIRE(plan.functions.size() == 3);
-  const FunctionPlan &step = plan.functions[2];
-  CHECK(step.name == "train_step");
+  // eval, predict, inspect, train_step, saliency, saliency_loss.
+  REQUIRE(plan.functions.size() == 6);
+  const FunctionPlan &step = function_plan(plan, "train_step");
   CHECK(step.updates.size() == 8); // 4 parameters and 4 velocities
   CHECK(step.copies.empty()); // every update is written in place (Plan.h)
   // eval and predict compute the same forward layers: shared kernel symbols.
@@ -121,7 +121,8 @@ TEST_CASE("the emitted driver is valid LLVM IR with the ABI's symbols", "[codege
   llvm::raw_string_ostream es(errors);
   CHECK_FALSE(llvm::verifyModule(*mod, &es));
   INFO(errors);
-  for (const char *fn : {"netc_fn_train_step", "netc_fn_eval", "netc_fn_predict"})
+  for (const char *fn : {"netc_fn_train_step", "netc_fn_eval", "netc_fn_predict", "netc_fn_inspect",
+                         "netc_fn_saliency", "netc_fn_saliency_loss"})
     CHECK(mod->getFunction(fn) != nullptr);
   CHECK(mod->getNamedGlobal("netc_model_json") != nullptr);
 

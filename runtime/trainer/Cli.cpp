@@ -1,8 +1,10 @@
 //===- Cli.cpp - The trainer's command line -------------------------------===//
 //
-// This file implements trainer_main: CLI11 subcommands train, eval, predict
-// and info over a ModelABI. Exceptions stay inside this file: CLI11 reports
-// usage errors by throwing, and they become exit code 2 here.
+// This file implements trainer_main: CLI11 subcommands train, eval, predict,
+// info and the picture commands (saliency, filters, activations, topk; the
+// work is in Pictures.cpp) over a ModelABI. Exceptions stay inside this
+// file: CLI11 reports usage errors by throwing, and they become exit code 2
+// here.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/trainer/Cli.h"
@@ -14,6 +16,7 @@
 #include "runtime/trainer/Checkpoint.h"
 #include "runtime/trainer/Language.h"
 #include "runtime/trainer/Loop.h"
+#include "runtime/trainer/Pictures.h"
 #include "runtime/trainer/Plot.h"
 #include "runtime/trainer/Pretrained.h"
 #include "runtime/trainer/Progress.h"
@@ -44,6 +47,9 @@ struct Options {
   std::vector<std::string> data, validate;
   std::string checkpoint, resume, input, format = "text", output;
   bool quiet = false, no_checkpoint = false, no_augment = false;
+  /// The picture commands: --input IMAGES [LABELS] and the rest.
+  std::vector<std::string> inputs;
+  PictureRequest picture;
 };
 
 /// What every command works with.
@@ -88,6 +94,23 @@ Expected<Dataset> load_data(const Context &c, const DataBinding &d, const std::v
   if (Expected<void> ok = check_dataset(*ds, d.spec()); !ok)
     return Error{ok.error()};
   return ds;
+}
+
+/// Inputs without labels (`predict --input`, IDX, .npy or one image:
+/// runtime/Inputs.h): labels all 0, unchecked.
+Expected<Dataset> load_images(const Context &c, const DataBinding &d, const std::string &images) {
+  Expected<std::string> path = resolve_data_path(images, source_dir(c.desc));
+  Expected<HostArray> inputs =
+      path ? read_inputs(*path, d.input_shape, c.o.limit) : Expected<HostArray>(Error{path.error()});
+  if (!inputs)
+    return Error{inputs.error()};
+  Dataset data{*path, "", std::move(*inputs), {}};
+  data.labels.assign(size_t(data.size()), 0);
+  ModelDataSpec spec = d.spec();
+  spec.num_classes = 1;
+  if (Expected<void> ok = check_dataset(data, spec); !ok)
+    return Error{ok.error()};
+  return data;
 }
 
 /// Creates the model for batches up to `batch` and initialises it from `seed`.
@@ -375,22 +398,14 @@ int run_predict(const Context &c) {
     c.err << "error: --format npy needs --output FILE\n";
     return kExitUsage;
   }
-  Expected<std::string> path = resolve_data_path(c.o.input, source_dir(c.desc));
-  Expected<HostArray> inputs =
-      path ? read_inputs(*path, d->input_shape, c.o.limit) : Expected<HostArray>(Error{path.error()});
-  if (!inputs)
-    return c.error(inputs.error());
-  Dataset data{*path, "", std::move(*inputs), {}};
-  data.labels.assign(size_t(data.size()), 0);
-  ModelDataSpec spec = d->spec();
-  spec.num_classes = 1;
-  if (Expected<void> ok = check_dataset(data, spec); !ok)
-    return c.error(ok.error());
+  Expected<Dataset> data = load_images(c, *d, c.o.input);
+  if (!data)
+    return c.error(data.error());
   Expected<Model> m = model_from_checkpoint(c, c.o.batch.value_or(c.config_batch()));
   if (!m)
     return c.error(m.error());
   set_threads(c);
-  Expected<Predictions> p = predict(*m, *d, data, m->max_batch());
+  Expected<Predictions> p = predict(*m, *d, *data, m->max_batch());
   if (!p)
     return c.error(p.error());
   if (c.o.format == "npy") {
@@ -410,6 +425,43 @@ int run_predict(const Context &c) {
           write_file_atomic(c.o.output, std::span(reinterpret_cast<const uint8_t *>(s.data()), s.size()));
       !ok)
     return c.error(ok.error());
+  return kExitOk;
+}
+
+//===----------------------------------------------------------------------===//
+// saliency, filters, activations, topk (Pictures.h)
+//===----------------------------------------------------------------------===//
+
+/// The examples a picture command reads: --input IMAGES [LABELS], else the
+/// held-out set of the train block.
+Expected<Dataset> picture_data(const Context &c, const DataBinding &d) {
+  if (c.o.inputs.size() == 1)
+    return load_images(c, d, c.o.inputs[0]);
+  return load_data(c, d, c.o.inputs, "validate", c.o.limit);
+}
+
+int run_picture(const Context &c, const std::string &command) {
+  if (command == "saliency" && c.o.picture.output.empty() && !c.o.picture.stats) {
+    c.err << "error: saliency needs -o FILE.png (or --stats)\n";
+    return kExitUsage;
+  }
+  Expected<Model> m = model_from_checkpoint(c, c.o.batch.value_or(c.config_batch()));
+  if (!m)
+    return c.error(m.error());
+  set_threads(c);
+  Expected<std::string> report = command == "filters" ? filters_command(*m, c.o.picture) : fail("");
+  if (command != "filters") {
+    Expected<DataBinding> d = binding_for(c, "predict", "");
+    Expected<Dataset> data = d ? picture_data(c, *d) : Expected<Dataset>(Error{d.error()});
+    if (!data)
+      return c.error(data.error());
+    report = command == "saliency"      ? saliency_command(*m, *d, *data, c.o.picture)
+             : command == "activations" ? activations_command(*m, *d, *data, c.o.picture)
+                                        : topk_command(*m, *d, *data, c.o.picture);
+  }
+  if (!report)
+    return c.error(report.error());
+  c.out << *report;
   return kExitOk;
 }
 
@@ -552,7 +604,47 @@ void add_eval_predict_info(CLI::App &app, Options &o) {
   s->add_option("--threads", o.threads, "Halide worker threads")->check(CLI::PositiveNumber);
 }
 
+void add_pictures(CLI::App &app, Options &o) {
+  PictureRequest &r = o.picture;
+  auto common = [&](CLI::App *cmd, bool data) {
+    cmd->add_option("--checkpoint", o.checkpoint, "parameters to use (default: <model>.safetensors)");
+    cmd->add_option("--threads", o.threads, "Halide worker threads")->check(CLI::PositiveNumber);
+    if (data) {
+      cmd->add_option("--input", o.inputs, "images [and labels] (IDX, optionally .gz); default: the held-out set")
+          ->expected(1, 2);
+      cmd->add_option("--batch", o.batch, "examples per call (default: the train block's)")
+          ->check(CLI::PositiveNumber);
+      cmd->add_option("--limit", o.limit, "use only the first N examples")->check(CLI::PositiveNumber);
+    }
+    return cmd;
+  };
+  CLI::App *s = common(app.add_subcommand("saliency", "heat maps of d(class score or loss)/d(input) beside the inputs"),
+                       true);
+  s->add_option("--index", r.index, "first example (default 0)");
+  s->add_option("--count", r.count, "examples (default 8; the picture shows at most 32)");
+  CLI::Option *cls = s->add_option("--class", r.cls, "differentiate this class's score (default: the predicted one)");
+  s->add_flag("--loss", r.loss, "differentiate the loss of the example's label instead")->excludes(cls);
+  s->add_flag("--stats", r.stats, "print the share of |gradient| on object pixels (input != 0) vs their area");
+  s->add_option("-o,--output", r.output, "PNG to write (rows: input | heat map)");
+  CLI::App *f = common(app.add_subcommand("filters", "a conv2d layer's learned kernels as an image grid"), false);
+  f->add_option("--layer", r.layer, "conv2d kernel: a parameter (h.conv2d.w) or layer (h.conv2d) name");
+  f->add_flag("--channel-mean", r.channel_mean, "one tile per filter: the mean over input channels");
+  f->add_option("-o,--output", r.output, "PNG to write")->required();
+  CLI::App *a = common(app.add_subcommand("activations", "the feature maps of a named value for one input"), true);
+  a->add_option("--value", r.value, "a named value of the model (see `info`)");
+  a->add_option("--index", r.index, "the example (default 0)");
+  a->add_option("-o,--output", r.output, "PNG to write (the input | one tile per channel)")->required();
+  CLI::App *t = common(app.add_subcommand("topk", "the inputs that activate a unit of a named value most"), true);
+  t->add_option("--value", r.value, "a named value of the model (see `info`)");
+  t->add_option("--unit", r.unit, "index on the value's last axis (a channel or a neuron; default 0)");
+  t->add_option("--k", r.k, "how many inputs (default 16)");
+  t->add_option("-o,--output", r.output, "PNG to write (the k inputs in rank order)")->required();
+}
+
 int dispatch(const CLI::App &app, const Context &c) {
+  for (const char *picture : {"saliency", "filters", "activations", "topk"})
+    if (app.got_subcommand(picture))
+      return run_picture(c, picture);
   if (app.got_subcommand("train"))
     return run_train(c);
   if (app.got_subcommand("eval"))
@@ -580,6 +672,7 @@ int trainer_main(int argc, const char *const *argv, const ModelABI &abi, std::os
   app.require_subcommand(1);
   add_train(app, o);
   add_eval_predict_info(app, o);
+  add_pictures(app, o);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

@@ -1,6 +1,7 @@
 //===- Cli.h - The trainer's command line ----------------------*- C++ -*-===//
 //
-// `./trainer train|eval|predict|info [flags]` (docs/trainer.md). Defaults
+// `./trainer train|eval|predict|info|saliency|filters|activations|topk
+// [flags]` (docs/trainer.md). Defaults
 // come from the model's train block (netc_model_json "config"); flags
 // override them. Exit codes: 0 success, 1 a data, checkpoint or kernel
 // error (the message names the file and what is wrong), 2 a usage error,

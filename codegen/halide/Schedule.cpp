@@ -181,8 +181,18 @@ void schedule_matmul(Func out, Func acc, int vw, bool exact, int64_t cols_extent
   tile_matmul_output(out, j, i, b, TailStrategy::GuardWithIf);
   Var aj = acc.args()[0], ai = acc.args()[1];
   Halide::RVar k(acc.update().get_schedule().rvars()[0].var);
-  acc.compute_at(out, Var("ii")).vectorize(aj, b.vec, TailStrategy::GuardWithIf).unroll(ai);
-  acc.update().reorder(aj, ai, k).vectorize(aj, b.vec, TailStrategy::GuardWithIf).unroll(ai);
+  // The rows the accumulator covers are a constant b.rows inside full
+  // tiles, but a static row count that is not a whole number of blocks
+  // leaves the guarded version a variable extent (8 - 8 * ii for 8 rows in a
+  // 32-row tile): unroll by the block with a guard, which is free when the
+  // extent is the constant.
+  acc.compute_at(out, Var("ii"))
+      .vectorize(aj, b.vec, TailStrategy::GuardWithIf)
+      .unroll(ai, b.rows, TailStrategy::GuardWithIf);
+  acc.update()
+      .reorder(aj, ai, k)
+      .vectorize(aj, b.vec, TailStrategy::GuardWithIf)
+      .unroll(ai, b.rows, TailStrategy::GuardWithIf);
   if (b.cols > b.vec) // several vectors per row of the block
     acc.update().unroll(aj);
 }

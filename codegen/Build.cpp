@@ -71,6 +71,11 @@ bool build_trainer(const Module &m, const BuildOptions &opts, Diagnostics &diag,
     diag.error(Loc{}, "model `" + m.name + "` has no functions to compile");
     return false;
   }
+  Loc where;
+  if (std::string why = codegen_unsupported(m, &where); !why.empty()) {
+    diag.error(where, why);
+    return false;
+  }
   ModelPlan plan = plan_model(m, target->to_string(), opts.schedule);
 
   if (opts.emit == "halide") {

@@ -320,6 +320,17 @@ private:
 
 } // namespace
 
+std::string codegen_unsupported(const Module &m, Loc *loc) {
+  for (const Function &f : m.functions)
+    for (const Node &n : f.nodes)
+      if (n.op == OpKind::Scan) {
+        *loc = n.loc;
+        return "the native code generator does not run `scan` yet (recurrent layers); "
+               "`netc train` trains this model with the reference interpreter";
+      }
+  return {};
+}
+
 ModelPlan plan_model(const Module &m, const std::string &target, const std::string &schedule) {
   return Planner(m, target, schedule).run();
 }

@@ -110,6 +110,11 @@ int64_t unshared_temp_bytes(const ModelPlan &plan, int64_t batch);
 ModelPlan plan_model(const Module &m, const std::string &target,
                      const std::string &schedule = "manual");
 
+/// Why `m` cannot be compiled natively ("" when it can), with the offending
+/// node's location in *loc: the driver does not run scans yet
+/// (docs/recurrence.md; `netc train` runs them in the interpreter).
+std::string codegen_unsupported(const Module &m, Loc *loc);
+
 /// The schedules plan_model accepts.
 const std::vector<std::string> &schedule_names();
 

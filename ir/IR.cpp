@@ -165,6 +165,12 @@ ValueId Builder::reduce_sum(ValueId a, std::vector<int64_t> axes, bool keepdims)
   return op(OpKind::ReduceSum, {a}, Attrs{{"axes", std::move(axes)}, {"keepdims", int64_t(keepdims)}});
 }
 
+ValueId Builder::slice(ValueId a, int64_t axis, int64_t begin, int64_t size) {
+  if (begin == 0 && type(a).shape[axis] == size)
+    return a;
+  return op(OpKind::Slice, {a}, Attrs{{"axis", axis}, {"begin", begin}, {"size", size}});
+}
+
 ValueId Builder::unbroadcast(ValueId g, Shape target) {
   Shape gs = type(g).shape;
   if (gs == target)

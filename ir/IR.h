@@ -34,6 +34,11 @@ enum class FusionClass : uint8_t { Elementwise, Broadcast, Injective, Reduce, Op
 /// Static facts about an op kind from Ops.def.
 const char *op_name(OpKind k);
 int op_arity(OpKind k);
+/// Whether `count` operands fit op `k` (any count for a variadic op: its
+/// shape rule decides).
+inline bool arity_fits(OpKind k, size_t count) {
+  return op_arity(k) < 0 || static_cast<int>(count) == op_arity(k);
+}
 const char *op_family(OpKind k);
 FusionClass op_fusion_class(OpKind k);
 const char *op_attr_doc(OpKind k);
@@ -151,6 +156,8 @@ public:
   ValueId reshape(ValueId a, Shape shape);
   ValueId broadcast(ValueId a, Shape shape);
   ValueId reduce_sum(ValueId a, std::vector<int64_t> axes, bool keepdims);
+  /// a[..., begin:begin+size, ...] along `axis` (a itself when that is all of it).
+  ValueId slice(ValueId a, int64_t axis, int64_t begin, int64_t size);
   /// Sums `g` down to `target` (the inverse of numpy broadcasting): the
   /// adjoint of an operand that a broadcasting op stretched.
   ValueId unbroadcast(ValueId g, Shape target);

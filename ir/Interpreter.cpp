@@ -13,8 +13,11 @@
 
 namespace netc {
 
-CallResult interpret(const Function &f, const std::vector<Tensor> &args, const ParamStore &params,
-                     std::vector<Tensor> *keep_values) {
+namespace {
+
+/// Every node's value; `m` (may be null) resolves scan bodies.
+std::vector<Tensor> run(const Module *m, const Function &f, const std::vector<Tensor> &args,
+                        const ParamStore &params) {
   std::vector<ValueId> arg_ids = f.args();
   NETC_ASSERT(args.size() == arg_ids.size(),
               "function @" + f.name + " takes " + std::to_string(arg_ids.size()) +
@@ -36,6 +39,16 @@ found:
     NETC_ASSERT(it != params.end(), "no value for parameter @" + name);
     return it->second;
   };
+  if (m)
+    env.call = [m, &params](const std::string &name, const std::vector<Tensor> &body_args) {
+      const Function *body = m->find_function(name);
+      NETC_ASSERT(body, "scan body @" + name + " is not a function of the module");
+      std::vector<Tensor> values = run(m, *body, body_args, params);
+      std::vector<Tensor> outs;
+      for (const NamedValue &o : body->outputs)
+        outs.push_back(values[o.value]);
+      return outs;
+    };
 
   std::vector<Tensor> values(f.nodes.size());
   std::vector<const Tensor *> in;
@@ -46,6 +59,12 @@ found:
       in.push_back(&values[v]);
     values[i] = op_info(n.op).eval(n, in, env);
   }
+  return values;
+}
+
+CallResult call(const Module *m, const Function &f, const std::vector<Tensor> &args,
+                const ParamStore &params, std::vector<Tensor> *keep_values) {
+  std::vector<Tensor> values = run(m, f, args, params);
   CallResult r;
   for (const NamedValue &o : f.outputs)
     r.outputs[o.name] = values[o.value];
@@ -54,6 +73,18 @@ found:
   if (keep_values)
     *keep_values = std::move(values);
   return r;
+}
+
+} // namespace
+
+CallResult interpret(const Function &f, const std::vector<Tensor> &args, const ParamStore &params,
+                     std::vector<Tensor> *keep_values) {
+  return call(nullptr, f, args, params, keep_values);
+}
+
+CallResult interpret(const Module &m, const Function &f, const std::vector<Tensor> &args,
+                     const ParamStore &params, std::vector<Tensor> *keep_values) {
+  return call(&m, f, args, params, keep_values);
 }
 
 void apply_updates(ParamStore &params, const CallResult &r) {

@@ -29,6 +29,10 @@ struct CallResult {
 /// `keep_values`, when non-null, receives every node's value (for tests).
 CallResult interpret(const Function &f, const std::vector<Tensor> &args, const ParamStore &params,
                      std::vector<Tensor> *keep_values = nullptr);
+/// The same for a function of module `m`, whose scans call other functions
+/// of `m` (their bodies).
+CallResult interpret(const Module &m, const Function &f, const std::vector<Tensor> &args,
+                     const ParamStore &params, std::vector<Tensor> *keep_values = nullptr);
 
 /// Writes a call's updates into the store (the end of a train step).
 void apply_updates(ParamStore &params, const CallResult &r);

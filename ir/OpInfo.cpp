@@ -15,7 +15,7 @@ const OpInfo &op_info(OpKind k) {
 }
 
 TypeResult infer_type(const Node &n, std::span<const TensorType> in) {
-  if (static_cast<int>(in.size()) != op_arity(n.op))
+  if (!arity_fits(n.op, in.size()))
     return TypeResult::fail("expects " + std::to_string(op_arity(n.op)) + " operand(s), found " +
                             std::to_string(in.size()));
   return op_info(n.op).infer(n, in);

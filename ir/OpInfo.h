@@ -52,6 +52,10 @@ struct EvalEnv {
   int64_t batch = 1;
   std::function<const Tensor &(int64_t index)> arg;
   std::function<const Tensor &(const std::string &name)> param;
+  /// Runs function `name` of the module on `args` and returns its outputs in
+  /// order (scan bodies). Unset outside a module; scan then fails loudly.
+  std::function<std::vector<Tensor>(const std::string &name, const std::vector<Tensor> &args)>
+      call;
 };
 
 struct OpCost {
@@ -80,6 +84,12 @@ TypeResult infer_type(const Node &n, std::span<const TensorType> in);
 
 /// Numpy broadcasting of two shapes (trailing alignment; N matches N or 1).
 std::optional<Shape> broadcast_shapes(const Shape &a, const Shape &b);
+
+/// Scan helpers (ir/ops/Control.cpp): the per-step type of a scan's
+/// sequence operand (its time axis removed), and a per-step shape stacked
+/// along `axis` over `steps` steps.
+TensorType scan_step_type(const TensorType &seq, int64_t axis);
+Shape scan_stacked_shape(const Shape &step, int64_t axis, int64_t steps);
 
 /// Default byte count: every operand read once and the result written once.
 double io_bytes(const Node &n, std::span<const TensorType> in, int64_t batch);

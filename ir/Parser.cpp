@@ -340,7 +340,7 @@ bool Parser::parse_node(Function &f) {
         bump();
       }
     }
-    if (kind && kind != OpKind::Arg && static_cast<int>(n.operands.size()) != op_arity(*kind))
+    if (kind && kind != OpKind::Arg && !arity_fits(*kind, n.operands.size()))
       semantic_error(op_tok, fmt::format("'{}' expects {} operand(s), found {}", op_tok.text,
                                          op_arity(*kind), n.operands.size()));
   }

@@ -3,7 +3,8 @@
 // This file implements verify_module. It checks, in order: unique parameter
 // and function names; per function, the argument indices, each node's
 // operands (in range and defined before use), arity, parameter references,
-// and type (equal to the op's shape rule); then outputs and updates.
+// and type (equal to the op's shape rule; for a scan also its body's
+// signature); then outputs and updates; last, that scan bodies do not recurse.
 //
 // Every message starts with "verifier: " and names the node the way the
 // printer does (%5 for the sixth non-argument node, %image for an argument),
@@ -15,7 +16,9 @@
 #include "ir/IRLexer.h"
 #include "ir/OpInfo.h"
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -96,7 +99,7 @@ private:
         operands_ok = false;
       }
     }
-    if (static_cast<int>(n.operands.size()) != op_arity(n.op)) {
+    if (!arity_fits(n.op, n.operands.size())) {
       node_error(v,
                  fmt::format("expects {} operand(s), found {}", op_arity(n.op), n.operands.size()));
       return;
@@ -114,6 +117,47 @@ private:
     else if (*r.type != n.type)
       node_error(v, fmt::format("type {} differs from {} given by the shape rule", n.type.str(),
                                 r.type->str()));
+    else if (n.op == OpKind::Scan)
+      check_scan_body(v, in);
+  }
+
+  /// The body takes each sequence's step and the state, returns the state
+  /// first, and has the output the node selects with the stated shape.
+  void check_scan_body(ValueId v, const std::vector<TensorType> &in) {
+    const Node &n = f_.nodes[v];
+    std::string bname = n.attrs.get_str("body");
+    std::string at = "@" + quote_name_if_needed(bname);
+    const Function *body = m_.find_function(bname);
+    if (!body)
+      return node_error(v, "body " + at + " is not a function of the module");
+    int64_t axis = n.attrs.get_int("axis"), output = n.attrs.get_int("output");
+    std::vector<ValueId> args = body->args();
+    if (args.size() != in.size())
+      return node_error(v, fmt::format("body {} takes {} argument(s), but the scan passes {} "
+                                       "(a step of each sequence, then the state)",
+                                       at, args.size(), in.size()));
+    for (size_t i = 0; i < in.size(); ++i) {
+      TensorType want = i + 1 < in.size() ? scan_step_type(in[i], axis) : in[i];
+      const TensorType &have = body->type(args[i]);
+      if (have != want)
+        node_error(v, fmt::format("argument #{} of body {} is {}, but the scan passes {}", i, at,
+                                  have.str(), want.str()));
+    }
+    if (!body->updates.empty())
+      node_error(v, "body " + at + " updates parameters; a scan body may only read them");
+    if (body->outputs.empty())
+      return node_error(v, "body " + at + " has no outputs; output 0 must be the new state");
+    const TensorType &state = body->type(body->outputs[0].value);
+    if (state != in.back())
+      node_error(v, fmt::format("body {} returns the state as {}, but it starts as {}", at,
+                                state.str(), in.back().str()));
+    if (output >= static_cast<int64_t>(body->outputs.size()))
+      return node_error(v, fmt::format("selects output {}, but body {} has {}", output, at,
+                                       body->outputs.size()));
+    const TensorType &sel = body->type(body->outputs[output].value);
+    if (output > 0 && sel != TensorType{DType::F32, n.attrs.get_ints("shape")})
+      node_error(v, fmt::format("states per-step shape {} for output {} of body {}, which is {}",
+                                shape_str(n.attrs.get_ints("shape")), output, at, sel.str()));
   }
 
   /// A param node names a declared parameter or state, with its type.
@@ -163,6 +207,42 @@ private:
   bool ok_ = true;
 };
 
+/// Scan bodies form no cycle: a body that (transitively) scans itself would
+/// never finish lowering or differentiating.
+bool check_no_recursion(const Module &m, Diagnostics &diag) {
+  std::map<std::string, std::vector<std::string>> calls;
+  for (const Function &f : m.functions)
+    for (const Node &n : f.nodes)
+      if (n.op == OpKind::Scan)
+        calls[f.name].push_back(n.attrs.get_str("body"));
+  std::map<std::string, int> state; // 1 = on the current path, 2 = done
+  std::vector<std::string> path;
+  bool ok = true;
+  std::function<void(const std::string &)> visit = [&](const std::string &name) {
+    int &s = state[name];
+    if (s == 2 || !ok)
+      return;
+    path.push_back(name);
+    if (s == 1) {
+      std::string cycle;
+      for (auto it = std::find(path.begin(), path.end(), name); it != path.end(); ++it)
+        cycle += (cycle.empty() ? "@" : " -> @") + quote_name_if_needed(*it);
+      const Function *f = m.find_function(name);
+      diag.error(f ? f->loc : Loc{}, "verifier: scan bodies are recursive: " + cycle);
+      ok = false;
+      return;
+    }
+    s = 1;
+    for (const std::string &callee : calls[name])
+      visit(callee);
+    state[name] = 2;
+    path.pop_back();
+  };
+  for (const Function &f : m.functions)
+    visit(f.name);
+  return ok;
+}
+
 } // namespace
 
 bool verify_module(const Module &m, Diagnostics &diag) {
@@ -181,7 +261,7 @@ bool verify_module(const Module &m, Diagnostics &diag) {
     }
     ok &= FunctionVerifier(m, f, diag).run();
   }
-  return ok;
+  return check_no_recursion(m, diag) && ok;
 }
 
 } // namespace netc

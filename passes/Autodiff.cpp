@@ -1,6 +1,6 @@
 //===- Autodiff.cpp - Reverse-mode differentiation ------------------------===//
 //
-// One reverse sweep (backpropagate) serves every derivative function. On the
+// One reverse sweep (Backprop::run) serves every derivative function. On the
 // SSA graph (nodes are already topologically ordered):
 //   1. copy the forward function's nodes into the new function;
 //   2. mark the nodes that depend on a leaf we differentiate with respect to
@@ -11,12 +11,20 @@
 //   4. read the adjoints of the leaves: @train_step sums them per parameter
 //      name, the saliency functions output them per input.
 //
+// A scan is differentiated by backprop through time: its body becomes a VJP
+// function of its own (the same sweep, run on the body with respect to its
+// state and the sequences whose adjoints the caller wants), and a reversed
+// scan over the saved states runs it (Backprop::scan_vjp, docs/recurrence.md).
+// So @train_step and the saliency functions both reach through scans.
+//
 //===----------------------------------------------------------------------===//
 #include "passes/Autodiff.h"
 
 #include "ir/OpInfo.h"
+#include "ir/Printer.h"
 
 #include <map>
+#include <optional>
 
 namespace netc {
 
@@ -31,89 +39,281 @@ bool is_trainable_param(const Module &m, const Node &n) {
   return p && p->trainable();
 }
 
-/// Steps 2 and 3 over the first wrt.size() nodes of b's function (the
-/// forward graph): the adjoint of every forward node given adj[out] = seed,
-/// with respect to the leaves marked in `wrt`; kNoValue where none flows.
-std::vector<ValueId> backpropagate(Builder &b, const std::vector<bool> &wrt, ValueId out, ValueId seed) {
-  const Function &f = b.function();
-  size_t forward_size = wrt.size();
-  std::vector<bool> active(forward_size, false), needed(forward_size, false);
-  for (size_t i = 0; i < forward_size; ++i) {
-    active[i] = wrt[i];
-    for (ValueId v : f.nodes[i].operands)
-      active[i] = active[i] || active[v];
-  }
-  needed[out] = true;
-  for (size_t i = forward_size; i-- > 0;)
-    if (needed[i])
-      for (ValueId v : f.nodes[i].operands)
-        needed[v] = true;
-
-  std::vector<ValueId> adj(forward_size, kNoValue);
-  adj[out] = seed;
-  for (size_t i = forward_size; i-- > 0;) {
-    if (adj[i] == kNoValue || !active[i] || !needed[i])
-      continue;
-    const Node node = f.nodes[i]; // copy: the builder appends to f.nodes
-    const OpInfo &info = op_info(node.op);
-    if (!info.vjp)
-      continue;
-    b.set_loc(node.loc);
-    VjpContext ctx{b, node, static_cast<ValueId>(i), adj[i],
-                   std::vector<ValueId>(node.operands.size(), kNoValue)};
-    for (ValueId v : node.operands) // only adjoints that flow on to a leaf
-      ctx.wants.push_back(active[v]);
-    info.vjp(ctx);
-    for (size_t k = 0; k < node.operands.size(); ++k) {
-      ValueId operand = node.operands[k], dx = ctx.dx[k];
-      if (dx == kNoValue || !active[operand])
-        continue;
-      NETC_ASSERT(f.nodes[dx].type == f.nodes[operand].type,
-                  std::string("VJP of ") + op_name(node.op) + " gave " + f.nodes[dx].type.str() +
-                      " for an operand of type " + f.nodes[operand].type.str());
-      adj[operand] = adj[operand] == kNoValue ? dx : b.add(adj[operand], dx);
+/// Whether running `f` reads a trainable parameter, itself or in the body of
+/// one of its scans (the verifier rules out recursive bodies).
+bool reads_trainable(const Module &m, const Function &f) {
+  for (const Node &n : f.nodes) {
+    if (is_trainable_param(m, n))
+      return true;
+    if (n.op == OpKind::Scan) {
+      const Function *body = m.find_function(n.attrs.get_str("body"));
+      if (body && reads_trainable(m, *body))
+        return true;
     }
   }
-  return adj;
+  return false;
 }
 
+/// The output names of a body's VJP function (see build_body_vjp).
+std::string arg_adjoint_name(const std::string &arg) { return "d." + arg; }
+const char *const kGradPrefix = "grad.";
+
+/// Steps 2 and 3 over the first wrt.size() nodes of a function (the forward
+/// graph), appending the adjoint computation to it; a scan's VJP
+/// differentiates its body into a function of `m` of its own.
+class Backprop {
+public:
+  Backprop(Module &m, Function &f, Diagnostics &diag) : m_(m), f_(f), b_(f), diag_(diag) {}
+
+  /// The adjoint of every forward node given adj[out] = seed, with respect
+  /// to the leaves marked in `wrt` and, with `params`, every trainable
+  /// parameter (read directly or in a scan body), whose gradients go to
+  /// `grads`. False (with an error) where a scan cannot be differentiated.
+  bool run(const std::vector<bool> &wrt, bool params, ValueId out, ValueId seed) {
+    params_ = params;
+    size_t forward_size = wrt.size();
+    // Active = depends on a leaf; needed = the output depends on it.
+    std::vector<bool> active(forward_size, false), needed(forward_size, false);
+    for (size_t i = 0; i < forward_size; ++i) {
+      const Node &n = f_.nodes[i];
+      active[i] = wrt[i] || (params && is_trainable_param(m_, n));
+      if (params && n.op == OpKind::Scan) {
+        const Function *body = m_.find_function(n.attrs.get_str("body"));
+        active[i] = body && reads_trainable(m_, *body);
+      }
+      for (ValueId v : n.operands)
+        active[i] = active[i] || active[v];
+    }
+    needed[out] = true;
+    for (size_t i = forward_size; i-- > 0;)
+      if (needed[i])
+        for (ValueId v : f_.nodes[i].operands)
+          needed[v] = true;
+
+    adj.assign(forward_size, kNoValue);
+    adj[out] = seed;
+    for (size_t i = forward_size; i-- > 0;) {
+      if (adj[i] == kNoValue || !active[i] || !needed[i])
+        continue;
+      const Node node = f_.nodes[i]; // copy: the builder appends to f.nodes
+      b_.set_loc(node.loc);
+      VjpContext ctx{b_, node, static_cast<ValueId>(i), adj[i],
+                     std::vector<ValueId>(node.operands.size(), kNoValue)};
+      for (ValueId v : node.operands) // only adjoints that flow on to a leaf
+        ctx.wants.push_back(active[v]);
+      if (node.op == OpKind::Scan) {
+        if (!scan_vjp(ctx))
+          return false;
+      } else if (const OpInfo &info = op_info(node.op); info.vjp) {
+        info.vjp(ctx);
+      }
+      for (size_t k = 0; k < node.operands.size(); ++k) {
+        ValueId operand = node.operands[k], dx = ctx.dx[k];
+        if (dx == kNoValue || !active[operand])
+          continue;
+        NETC_ASSERT(f_.nodes[dx].type == f_.nodes[operand].type,
+                    std::string("VJP of ") + op_name(node.op) + " gave " +
+                        f_.nodes[dx].type.str() + " for an operand of type " +
+                        f_.nodes[operand].type.str());
+        adj[operand] = adj[operand] == kNoValue ? dx : b_.add(adj[operand], dx);
+      }
+    }
+
+    // 4. With `params`: one gradient per trainable parameter, summed over
+    // its param nodes (and the scans whose bodies read it).
+    if (params)
+      for (size_t i = 0; i < forward_size; ++i)
+        if (is_trainable_param(m_, f_.nodes[i]) && adj[i] != kNoValue) {
+          b_.set_loc(f_.nodes[i].loc);
+          add_grad(f_.nodes[i].attrs.get_str("name"), adj[i]);
+        }
+    return true;
+  }
+
+  /// The adjoint of each forward node (kNoValue where none reached it).
+  std::vector<ValueId> adj;
+  /// Per trainable parameter: its gradient (param nodes and scan bodies).
+  std::map<std::string, ValueId> grads;
+
+private:
+  void add_grad(const std::string &param, ValueId g) {
+    auto it = grads.find(param);
+    grads[param] = it == grads.end() ? g : b_.add(it->second, g);
+  }
+
+  /// Backprop through time (docs/recurrence.md). For
+  ///   %h = scan %xs..., %h0 {body = "f", axis = a}
+  /// with adjoint %dh, the states before each step are
+  ///   %prev = concat(reshape(%h0), slice(%h, 0, T-1))
+  /// and one reversed scan over (%xs..., %prev, %dh) with @f.vjp carries the
+  /// state's adjoint from step T-1 down to 0; sibling scans select @f.vjp's
+  /// other outputs: the adjoint of each sequence the caller wants (stacked)
+  /// and, when differentiating parameters, each one's gradient (summed over
+  /// the steps). %h0's adjoint is the carried adjoint after step 0, the first
+  /// of the stacked ones.
+  bool scan_vjp(VjpContext &c) {
+    const Node &n = c.node;
+    if (n.attrs.get_int("reverse") != 0 || n.attrs.get_int("output") != 0) {
+      diag_.error(n.loc, "autodiff: cannot differentiate a reversed scan or one that selects "
+                         "a body output other than the state (a gradient of a gradient)");
+      return false;
+    }
+    size_t k = n.operands.size() - 1;
+    std::vector<bool> seq_wanted(k);
+    for (size_t i = 0; i < k; ++i)
+      seq_wanted[i] = c.want(i) && b_.type(n.operands[i]).dtype == DType::F32;
+    std::string body = n.attrs.get_str("body");
+    std::optional<Function> built = build_body_vjp(body, seq_wanted);
+    if (!built)
+      return false;
+    std::vector<NamedValue> vjp_outputs = built->outputs;
+    // Named @<body>.vjp, or the same function built before (the body scanned
+    // twice); a different one of that name (other wanted adjoints, or a later
+    // pass pruned its outputs) gets a numbered name.
+    std::string vjp = body + ".vjp";
+    for (int num = 2;; ++num) {
+      built->name = vjp;
+      const Function *same = m_.find_function(vjp);
+      if (!same) {
+        m_.functions.push_back(std::move(*built));
+        break;
+      }
+      if (print_function(*same) == print_function(*built))
+        break;
+      vjp = body + ".vjp" + std::to_string(num);
+    }
+
+    int64_t axis = n.attrs.get_int("axis");
+    ValueId h0 = n.operands[k];
+    TensorType state = b_.type(h0);
+    int64_t steps = b_.type(n.operands[0]).shape[axis];
+    ValueId prev = b_.reshape(h0, scan_stacked_shape(state.shape, axis, 1));
+    if (steps > 1)
+      prev = b_.op(OpKind::Concat, {prev, b_.slice(c.self, axis, 0, steps - 1)},
+                   Attrs{{"axis", axis}});
+    std::vector<ValueId> operands(n.operands.begin(), n.operands.end() - 1);
+    operands.push_back(prev);
+    operands.push_back(c.dy);
+    operands.push_back(b_.constant(0.0, state));
+    Attrs base{{"body", vjp}, {"axis", axis}, {"reverse", int64_t(1)}};
+    auto select = [&](size_t output, const Shape &step, bool sum) {
+      Attrs a = base;
+      a.set("output", static_cast<int64_t>(output));
+      a.set("shape", step);
+      if (sum)
+        a.set("sum", int64_t(1));
+      return b_.op(OpKind::Scan, operands, a);
+    };
+
+    ValueId carried = b_.op(OpKind::Scan, operands, base);
+    if (c.want(k))
+      c.dx[k] = b_.reshape(b_.slice(carried, axis, 0, 1), state.shape);
+    size_t output = 1; // @f.vjp's outputs after d.<state>: see build_body_vjp
+    for (size_t i = 0; i < k; ++i)
+      if (seq_wanted[i])
+        c.dx[i] = select(output++, scan_step_type(b_.type(n.operands[i]), axis).shape, false);
+    for (; output < vjp_outputs.size(); ++output) {
+      std::string param = vjp_outputs[output].name.substr(std::string(kGradPrefix).size());
+      add_grad(param, select(output, m_.find_param(param)->type.shape, true));
+    }
+    return true;
+  }
+
+  /// Builds (does not add) @<body>.vjp(%args of @body..., %grad.out,
+  /// %grad.next) from @body(%xs..., %state) -> (%new_state, ...): the adjoint
+  /// of the body's new state is grad.out + grad.next (the stacked output's
+  /// adjoint at this step plus the state's adjoint carried back from the next
+  /// step). Outputs, in order: d.<state arg> (the carried adjoint), d.<xs arg>
+  /// for each sequence marked in `seq_wanted` (zero where none flows), and,
+  /// when this sweep differentiates parameters, grad.<param> per trainable
+  /// parameter the body reads. Sequences not wanted get no adjoint at all.
+  std::optional<Function> build_body_vjp(const std::string &body_name,
+                                         const std::vector<bool> &seq_wanted) {
+    const Function body = *m_.find_function(body_name); // copy: m.functions grows
+    Function g;
+    g.name = body_name + ".vjp";
+    g.loc = body.loc;
+    Builder gb(g);
+    gb.set_loc(body.loc);
+    std::vector<ValueId> args = body.args(), remap(body.nodes.size(), kNoValue);
+    for (ValueId a : args)
+      remap[a] = gb.arg(body.node(a).attrs.get_str("name"), body.type(a));
+    ValueId out = body.outputs[0].value;
+    ValueId dh = gb.arg("grad.out", body.type(out));
+    ValueId dnext = gb.arg("grad.next", body.type(out));
+    for (size_t i = 0; i < body.nodes.size(); ++i) {
+      if (body.nodes[i].op == OpKind::Arg)
+        continue;
+      Node copy = body.nodes[i];
+      for (ValueId &v : copy.operands)
+        v = remap[v];
+      g.nodes.push_back(std::move(copy));
+      remap[i] = static_cast<ValueId>(g.nodes.size() - 1);
+    }
+    size_t forward_size = g.nodes.size();
+    // Leaves: the state (its adjoint is carried) and the wanted sequences.
+    std::vector<bool> wrt(forward_size, false);
+    ValueId state_arg = args.back();
+    wrt[remap[state_arg]] = body.type(state_arg).dtype == DType::F32;
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      wrt[remap[args[i]]] = seq_wanted[i];
+    ValueId seed = gb.add(dh, dnext);
+    Backprop inner(m_, g, diag_);
+    if (!inner.run(wrt, params_, remap[out], seed))
+      return std::nullopt;
+    gb.set_loc(body.loc);
+    auto adjoint_or_zero = [&](ValueId a) {
+      ValueId d = inner.adj[remap[a]];
+      return d != kNoValue ? d : gb.constant(0.0, {DType::F32, body.type(a).shape});
+    };
+    std::vector<NamedValue> outputs;
+    outputs.push_back({arg_adjoint_name(body.node(state_arg).attrs.get_str("name")),
+                       adjoint_or_zero(state_arg)});
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (seq_wanted[i])
+        outputs.push_back({arg_adjoint_name(body.node(args[i]).attrs.get_str("name")),
+                           adjoint_or_zero(args[i])});
+    for (const ParamDecl &p : m_.params)
+      if (auto it = inner.grads.find(p.name); it != inner.grads.end())
+        outputs.push_back({kGradPrefix + p.name, it->second});
+    g.outputs = std::move(outputs);
+    return g;
+  }
+
+  Module &m_;
+  Function &f_;
+  Builder b_;
+  Diagnostics &diag_;
+  bool params_ = false;
+};
+
 /// @train_step: @eval plus d loss / d every trainable parameter.
-void build_train_step(Module &m, const Function &eval, Diagnostics &diag) {
+bool build_train_step(Module &m, const Function &eval, Diagnostics &diag) {
   ValueId loss = eval.output("loss");
   Function f;
   f.name = "train_step";
   f.loc = eval.loc;
   f.nodes = eval.nodes;
-  size_t forward_size = f.nodes.size();
-  std::vector<bool> wrt(forward_size);
-  for (size_t i = 0; i < forward_size; ++i)
-    wrt[i] = is_trainable_param(m, f.nodes[i]);
+  std::vector<bool> wrt(f.nodes.size(), false); // the leaves are the parameters
+  Backprop bp(m, f, diag);
   Builder b(f);
   b.set_loc(f.nodes[loss].loc);
-  std::vector<ValueId> adj = backpropagate(b, wrt, loss, b.constant(1.0));
+  if (!bp.run(wrt, /*params=*/true, loss, b.constant(1.0)))
+    return false;
 
-  // 4. One gradient per trainable parameter, summed over its param nodes.
-  std::map<std::string, ValueId> grads;
-  for (size_t i = 0; i < forward_size; ++i) {
-    if (!wrt[i] || adj[i] == kNoValue)
-      continue;
-    std::string name = f.nodes[i].attrs.get_str("name");
-    auto it = grads.find(name);
-    b.set_loc(f.nodes[i].loc);
-    grads[name] = it == grads.end() ? adj[i] : b.add(it->second, adj[i]);
-  }
   f.outputs = {{"loss", loss}};
   for (const ParamDecl &p : m.params) {
     if (!p.trainable())
       continue;
-    auto it = grads.find(p.name);
-    if (it == grads.end()) {
+    auto it = bp.grads.find(p.name);
+    if (it == bp.grads.end()) {
       diag.warning(p.loc, "parameter @" + p.name + " does not affect the loss; it will not train");
       continue;
     }
     f.outputs.push_back({grad_output_name(p.name), it->second});
   }
   m.functions.push_back(std::move(f));
+  return true;
 }
 
 /// The value @saliency differentiates: @predict's first output, or what its
@@ -182,7 +382,7 @@ std::vector<bool> float_args(const Function &f, size_t forward_size) {
 }
 
 /// @saliency(args of @predict, score.seed): d sum(score * seed) / d inputs.
-void build_saliency(Module &m, const Function &predict) {
+bool build_saliency(Module &m, const Function &predict, Diagnostics &diag) {
   ValueId score = score_value(predict);
   Function f;
   std::vector<ValueId> remap =
@@ -190,25 +390,31 @@ void build_saliency(Module &m, const Function &predict) {
   size_t num_inputs = predict.args().size();
   std::vector<bool> wrt = float_args(f, f.nodes.size());
   wrt[f.args().back()] = false; // the seed is a constant of the sweep
-  Builder b(f);
-  std::vector<ValueId> adj = backpropagate(b, wrt, remap[score], f.args().back());
+  Backprop bp(m, f, diag);
+  if (!bp.run(wrt, /*params=*/false, remap[score], f.args().back()))
+    return false;
   f.outputs = {{"score", remap[score]}};
-  if (add_input_grads(f, adj, num_inputs))
+  if (add_input_grads(f, bp.adj, num_inputs))
     m.functions.push_back(std::move(f));
+  return true;
 }
 
 /// @saliency_loss(args of @eval): d loss / d f32 inputs.
-void build_saliency_loss(Module &m, const Function &eval) {
+bool build_saliency_loss(Module &m, const Function &eval, Diagnostics &diag) {
   Function f;
   std::vector<ValueId> remap = copy_with_arg(eval, f, "saliency_loss", "", {});
   ValueId loss = remap[eval.output("loss")];
   std::vector<bool> wrt = float_args(f, f.nodes.size());
   Builder b(f);
   b.set_loc(f.nodes[loss].loc);
-  std::vector<ValueId> adj = backpropagate(b, wrt, loss, b.constant(1.0));
+  ValueId seed = b.constant(1.0);
+  Backprop bp(m, f, diag);
+  if (!bp.run(wrt, /*params=*/false, loss, seed))
+    return false;
   f.outputs = {{"loss", loss}};
-  if (add_input_grads(f, adj, f.args().size()))
+  if (add_input_grads(f, bp.adj, f.args().size()))
     m.functions.push_back(std::move(f));
+  return true;
 }
 
 } // namespace
@@ -231,12 +437,13 @@ bool differentiate(Module &m, Diagnostics &diag) {
     eval_copy = *eval;
   if (const Function *p = m.find_function("predict"); p && has_float_inputs(*p))
     predict_copy = *p;
-  if (eval_copy)
-    build_train_step(m, *eval_copy, diag);
+  if (eval_copy && !build_train_step(m, *eval_copy, diag))
+    return false;
   if (predict_copy) {
-    build_saliency(m, *predict_copy);
-    if (eval_copy)
-      build_saliency_loss(m, *eval_copy);
+    if (!build_saliency(m, *predict_copy, diag))
+      return false;
+    if (eval_copy && !build_saliency_loss(m, *eval_copy, diag))
+      return false;
   }
   return true;
 }

@@ -21,6 +21,11 @@
 //   @saliency_loss(args of @eval)  outputs `loss` and `grad.<input>` for every
 //                                  f32 input: d loss / d input (labels get none).
 //
+// All three reach through scans (backprop through time): each scanned body
+// gets a VJP function @<body>.vjp (numbered when another sweep wants other
+// adjoints of it) with only the adjoints that sweep uses: the parameters'
+// for @train_step, the sequences' for the saliency functions.
+//
 // requires: shapes inferred; @eval's `loss`, if any, is a scalar f32[].
 // guarantees: @train_step when @eval has a `loss`; @saliency (and
 //   @saliency_loss with a loss) only when every @predict argument is f32 and

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 
 namespace netc {
@@ -283,9 +284,47 @@ int simplify_function(Function &f) {
   return static_cast<int>(before) - static_cast<int>(f.nodes.size());
 }
 
-bool simplify(Module &m, Diagnostics &) {
+bool prune_body_outputs(Module &m) {
+  // Which outputs of each body some scan selects (output 0, the state, always).
+  std::map<std::string, std::set<int64_t>> selected;
+  for (const Function &f : m.functions)
+    for (const Node &n : f.nodes)
+      if (n.op == OpKind::Scan)
+        selected[n.attrs.get_str("body")].insert(n.attrs.get_int("output"));
+  // Renumbering: body -> (old output index -> new one).
+  std::map<std::string, std::vector<int64_t>> renumber;
+  for (Function &f : m.functions) {
+    auto it = selected.find(f.name);
+    if (it == selected.end() || f.name == "eval" || f.name == "train_step" ||
+        f.name == "predict")
+      continue;
+    std::vector<int64_t> to(f.outputs.size(), -1);
+    std::vector<NamedValue> kept;
+    for (size_t j = 0; j < f.outputs.size(); ++j)
+      if (j == 0 || it->second.count(static_cast<int64_t>(j))) {
+        to[j] = static_cast<int64_t>(kept.size());
+        kept.push_back(f.outputs[j]);
+      }
+    if (kept.size() == f.outputs.size())
+      continue;
+    f.outputs = std::move(kept);
+    renumber[f.name] = std::move(to);
+  }
   for (Function &f : m.functions)
-    simplify_function(f);
+    for (Node &n : f.nodes)
+      if (n.op == OpKind::Scan && n.attrs.get_int("output") > 0)
+        if (auto it = renumber.find(n.attrs.get_str("body")); it != renumber.end())
+          n.attrs.set("output", it->second[n.attrs.get_int("output")]);
+  return !renumber.empty();
+}
+
+bool simplify(Module &m, Diagnostics &) {
+  // Dead scans found by one round can leave body outputs unused, whose
+  // pruning leaves dead nodes in the bodies: repeat until nothing changes.
+  do {
+    for (Function &f : m.functions)
+      simplify_function(f);
+  } while (prune_body_outputs(m));
   return true;
 }
 

@@ -5,7 +5,12 @@
 //     comment per rule giving its algebra);
 //   - constant folding of elementwise and movement ops on constants;
 //   - common-subexpression elimination (same op, operands, attrs, type);
-//   - dead-code elimination (nodes no output or update depends on).
+//   - dead-code elimination (nodes no output or update depends on);
+//   - across functions: outputs of a scan body that no scan selects
+//     (a sequence's adjoint in a body VJP when the sequence is an input) are
+//     dropped and the scans' `output` indices renumbered; then the bodies'
+//     dead nodes go too. Entry functions (eval, train_step, predict) keep
+//     their outputs.
 //
 // requires: shapes inferred.
 // guarantees: the functions compute the same outputs and updates (up to
@@ -20,6 +25,10 @@
 namespace netc {
 
 bool simplify(Module &m, Diagnostics &diag);
+
+/// Drops the outputs of scan bodies that no scan selects (output 0, the state,
+/// stays) and renumbers the scans' `output` attributes; true if any went.
+bool prune_body_outputs(Module &m);
 
 /// Simplifies one function; returns the number of nodes removed.
 int simplify_function(Function &f);

@@ -293,6 +293,11 @@ int run_bench(const Module &m, const SourceManager &sm, const BenchOptions &o, s
     out << "netc bench: " << error << "\n";
     return 1;
   }
+  Loc where;
+  if (std::string why = codegen::codegen_unsupported(m, &where); !why.empty()) {
+    out << "netc bench: " << why << "\n";
+    return 1;
+  }
   int64_t batch = o.batch.value_or(m.config.get_int("batch", 64));
   const char *threads = std::getenv("HL_NUM_THREADS");
   out << fmt::format("netc bench {}: target {}, {} thread(s), {} samples per timing\n", m.name,

@@ -108,15 +108,15 @@ struct EvalResult {
   double loss = 0, accuracy = 0;
 };
 
-EvalResult evaluate(const Function &eval, const DataInterface &d, const rt::Dataset &data,
-                    const ParamStore &params, int64_t batch) {
+EvalResult evaluate(const Module &m, const Function &eval, const DataInterface &d,
+                    const rt::Dataset &data, const ParamStore &params, int64_t batch) {
   rt::Batcher batches = rt::Batcher::sequential(data.size(), batch);
   rt::RunningMean loss;
   rt::RunningAccuracy acc;
   std::string scores = eval.outputs.front().name;
   for (int64_t b = 0; b < batches.num_batches(); ++b) {
     std::span<const int64_t> idx = batches.batch(b);
-    CallResult r = interpret(eval, batch_args(eval, d, data, idx), params);
+    CallResult r = interpret(m, eval, batch_args(eval, d, data, idx), params);
     loss.add(r.outputs.at("loss")[0], static_cast<double>(idx.size()));
     const Tensor &s = r.outputs.at(scores);
     std::vector<float> sf(s.data.begin(), s.data.end());
@@ -173,11 +173,11 @@ int train_interpreted(Module &m, const InterpTrainOptions &o, Diagnostics &diag)
     rt::RunningMean loss;
     for (int64_t b = 0; b < batches.num_batches(); ++b) {
       std::span<const int64_t> idx = batches.batch(b);
-      CallResult r = interpret(*step, batch_args(*step, *d, *train, idx), params);
+      CallResult r = interpret(m, *step, batch_args(*step, *d, *train, idx), params);
       apply_updates(params, r);
       loss.add(r.outputs.at("loss")[0], static_cast<double>(idx.size()));
     }
-    EvalResult v = evaluate(*eval, *d, *held, params, batch);
+    EvalResult v = evaluate(m, *eval, *d, *held, params, batch);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << fmt::format("epoch {}/{}: train loss {:.4f}, held-out loss {:.4f}, held-out "
                              "accuracy {:.2f}% ({:.1f} s)\n",

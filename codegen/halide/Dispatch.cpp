@@ -46,7 +46,7 @@ std::string fresh_name(const std::string &prefix) {
 }
 
 Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Halide::Expr &batch) {
-  NETC_ASSERT(static_cast<int>(operands.size()) == op_arity(n.op),
+  NETC_ASSERT(arity_fits(n.op, operands.size()),
               std::string("wrong operand count for ") + op_name(n.op));
   switch (n.op) {
   case OpKind::Arg:
@@ -88,6 +88,12 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
     return lower_gather(n, operands[0], operands[1]);
   case OpKind::ScatterAdd:
     return lower_scatter_add(n, operands[0], operands[1], batch);
+  case OpKind::Slice:
+    return lower_slice(n, operands[0]);
+  case OpKind::Concat:
+    return lower_concat(n, operands[0], operands[1]);
+  case OpKind::Scan:
+    NETC_UNREACHABLE("scan is a loop of the driver around its body's kernels, not a kernel");
   case OpKind::ReduceSum:
   case OpKind::ReduceMax:
   case OpKind::ReduceMean:

@@ -64,6 +64,9 @@ Expr pointwise(OpKind op, Expr x, Expr y) {
   case OpKind::OneHot:
   case OpKind::Gather:
   case OpKind::ScatterAdd:
+  case OpKind::Slice:
+  case OpKind::Concat:
+  case OpKind::Scan:
   case OpKind::ReduceSum:
   case OpKind::ReduceMax:
   case OpKind::ReduceMean:

@@ -54,6 +54,8 @@ Halide::Func lower_matmul(const Node &n, std::span<const Value> in, const Halide
 Halide::Func lower_reshape(const Node &n, const Value &x, const Halide::Expr &batch);
 Halide::Func lower_transpose(const Node &n, const Value &x);
 Halide::Func lower_broadcast(const Node &n, const Value &x);
+Halide::Func lower_slice(const Node &n, const Value &x);
+Halide::Func lower_concat(const Node &n, const Value &a, const Value &b);
 Halide::Func lower_one_hot(const Node &n, const Value &labels);
 Halide::Func lower_gather(const Node &n, const Value &table, const Value &ids);
 Halide::Func lower_scatter_add(const Node &n, const Value &ids, const Value &updates,

@@ -4,7 +4,8 @@
 // both shapes into the shortest aligned groups of equal element count (the
 // batch N counting as its own factor) and maps each group on its own, so
 // [N, 28, 28] -> [N, 784] costs one division by 28, and a group that keeps
-// its dimension (N -> N) costs nothing. one_hot, gather and scatter_add
+// its dimension (N -> N) costs nothing. slice shifts one index; concat
+// selects between its operands. one_hot, gather and scatter_add
 // index by data: gather is a clamped load, scatter_add an update definition
 // over the ids (schedule_output keeps that loop serial: ids repeat).
 //
@@ -115,6 +116,33 @@ Halide::Func lower_broadcast(const Node &n, const Value &x) {
   std::vector<Halide::Var> v = make_vars(n.type.rank());
   Halide::Func out(fresh_name("broadcast"));
   out(v) = call_ir(x.func, broadcast_ir_index(x.type.shape, n.type.shape, ir_index(v)));
+  return out;
+}
+
+// slice {axis, begin, size}: out[i] = x[i shifted by begin along axis].
+Halide::Func lower_slice(const Node &n, const Value &x) {
+  std::vector<Halide::Var> v = make_vars(n.type.rank());
+  std::vector<Expr> idx = ir_index(v);
+  int64_t axis = n.attrs.get_int("axis");
+  idx[axis] = idx[axis] + static_cast<int>(n.attrs.get_int("begin"));
+  Halide::Func out(fresh_name("slice"));
+  out(v) = call_ir(x.func, idx);
+  return out;
+}
+
+// concat {axis}: a below a's extent along axis, b after it. Each side's index
+// is clamped into its own extent so bounds inference never asks an input
+// buffer for the other side's rows.
+Halide::Func lower_concat(const Node &n, const Value &a, const Value &b) {
+  std::vector<Halide::Var> v = make_vars(n.type.rank());
+  std::vector<Expr> ia = ir_index(v), ib = ia;
+  int64_t axis = n.attrs.get_int("axis");
+  int na = static_cast<int>(a.type.shape[axis]), nb = static_cast<int>(b.type.shape[axis]);
+  Expr k = ia[axis];
+  ia[axis] = Halide::min(k, na - 1);
+  ib[axis] = Halide::clamp(k - na, 0, nb - 1);
+  Halide::Func out(fresh_name("concat"));
+  out(v) = Halide::select(k < na, call_ir(a.func, ia), call_ir(b.func, ib));
   return out;
 }
 

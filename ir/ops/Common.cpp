@@ -75,4 +75,11 @@ ValueId spread(Builder &b, ValueId dy, const Shape &x_shape, const std::vector<i
   return b.broadcast(k, x_shape);
 }
 
+AxisSplit split_at_axis(const Shape &s, int64_t axis) {
+  AxisSplit sp;
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d)
+    (d < axis ? sp.outer : d == axis ? sp.extent : sp.inner) *= s[d];
+  return sp;
+}
+
 } // namespace netc::opsupport

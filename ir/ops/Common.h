@@ -53,6 +53,13 @@ Tensor map_binary(const Tensor &a, const Tensor &b, const Shape &out_shape, F f)
 /// not, same element order) result that each input element contributes to.
 std::vector<int64_t> reduce_index(const Shape &in, const std::vector<int64_t> &axes);
 
+/// A shape seen as [outer, extent, inner] around one axis (row-major).
+struct AxisSplit {
+  int64_t outer = 1, extent = 1, inner = 1;
+};
+/// For a concrete shape: the element counts before, at and after `axis`.
+AxisSplit split_at_axis(const Shape &s, int64_t axis);
+
 /// Elementwise cost: `flops_per_element` per result element, plus I/O bytes.
 OpCost elementwise_cost(const Node &n, std::span<const TensorType> in, int64_t batch,
                         double flops_per_element);

@@ -1,13 +1,14 @@
-//===- Movement.cpp - reshape, transpose, broadcast, one_hot, gather ------===//
+//===- Movement.cpp - reshape, transpose, broadcast, one_hot, gather, ... -===//
 //
-// Ops that move or replicate data without arithmetic, and scatter_add, the
-// adjoint of gather (the embedding lookup's pair), which sums the rows it
-// moves.
+// Ops that move or replicate data without arithmetic (reshape, transpose,
+// broadcast, one_hot, gather, slice, concat), and scatter_add, the adjoint of
+// gather (the embedding lookup's pair), which sums the rows it moves.
 //
 //===----------------------------------------------------------------------===//
 #include "ir/ops/Common.h"
 
 #include <algorithm>
+#include <fmt/format.h>
 
 namespace netc::ops {
 using namespace opsupport;
@@ -241,6 +242,122 @@ const OpInfo ScatterAddInfo = {
     [](const Node &n, std::span<const TensorType> in, int64_t batch) {
       return OpCost{static_cast<double>(num_elements(in[1].shape, batch)), io_bytes(n, in, batch)};
     },
+};
+
+//===-- slice {axis, begin, size}: out = x[..., begin:begin+size, ...] ------===//
+// Along one static axis. dx = dy padded with zeros back to x's extent (a
+// concat with zero constants: the pad needs no op of its own).
+const OpInfo SliceInfo = {
+    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
+      if (!n.attrs.is_int("axis") || !n.attrs.is_int("begin") || !n.attrs.is_int("size"))
+        return TypeResult::fail("needs attributes `axis`, `begin` and `size` (ints)");
+      int64_t axis = n.attrs.get_int("axis"), begin = n.attrs.get_int("begin"),
+              size = n.attrs.get_int("size");
+      if (axis < 0 || axis >= in[0].rank())
+        return TypeResult::fail("attribute `axis` must be an axis of " + in[0].str());
+      int64_t extent = in[0].shape[axis];
+      if (extent == kBatch)
+        return TypeResult::fail("cannot slice the batch dimension of " + in[0].str());
+      if (begin < 0 || size <= 0 || begin + size > extent)
+        return TypeResult::fail(fmt::format("[{}, {}) is not a non-empty range within axis {} "
+                                            "of {} (extent {})",
+                                            begin, begin + size, axis, in[0].str(), extent));
+      Shape s = in[0].shape;
+      s[axis] = size;
+      return TypeResult::ok({in[0].dtype, s});
+    },
+    /*vjp=*/
+    [](VjpContext &c) {
+      int64_t axis = c.node.attrs.get_int("axis"), begin = c.node.attrs.get_int("begin"),
+              size = c.node.attrs.get_int("size");
+      Shape full = c.b.type(c.node.operands[0]).shape;
+      int64_t after = full[axis] - begin - size;
+      auto zeros = [&](int64_t extent) {
+        Shape s = full;
+        s[axis] = extent;
+        return c.b.constant(0.0, f32(s));
+      };
+      ValueId dx = c.dy;
+      Attrs at{{"axis", axis}};
+      if (begin > 0)
+        dx = c.b.op(OpKind::Concat, {zeros(begin), dx}, at);
+      if (after > 0)
+        dx = c.b.op(OpKind::Concat, {dx, zeros(after)}, at);
+      c.dx[0] = dx;
+    },
+    /*eval=*/
+    [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
+      const Tensor &x = *in[0];
+      int64_t axis = n.attrs.get_int("axis"), begin = n.attrs.get_int("begin"),
+              size = n.attrs.get_int("size");
+      AxisSplit sp = split_at_axis(x.shape, axis);
+      Shape s = x.shape;
+      s[axis] = size;
+      Tensor out(x.dtype, s);
+      for (int64_t o = 0; o < sp.outer; ++o)
+        for (int64_t k = 0; k < size; ++k)
+          for (int64_t i = 0; i < sp.inner; ++i)
+            out[(o * size + k) * sp.inner + i] = x[(o * sp.extent + begin + k) * sp.inner + i];
+      return out;
+    },
+    /*cost=*/copy_cost,
+};
+
+//===-- concat {axis}: a and b side by side along axis ---------------------===//
+// The other dimensions must agree (the batch dimension included); the axis
+// must be static. da, db = the two slices of dy.
+const OpInfo ConcatInfo = {
+    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
+      const TensorType &a = in[0], &b = in[1];
+      if (!n.attrs.is_int("axis"))
+        return TypeResult::fail("needs attribute `axis` (int)");
+      int64_t axis = n.attrs.get_int("axis");
+      if (a.dtype != b.dtype)
+        return TypeResult::fail("operands differ in dtype: " + a.str() + " and " + b.str());
+      if (axis < 0 || axis >= a.rank())
+        return TypeResult::fail("attribute `axis` must be an axis of " + a.str());
+      bool fits = a.rank() == b.rank();
+      for (int d = 0; fits && d < a.rank(); ++d)
+        fits = d == axis || a.shape[d] == b.shape[d];
+      if (!fits)
+        return TypeResult::fail("cannot join " + a.str() + " and " + b.str() + " along axis " +
+                                std::to_string(axis) + ": the other dimensions differ");
+      if (a.shape[axis] == kBatch || b.shape[axis] == kBatch)
+        return TypeResult::fail("cannot join along the batch dimension (" + a.str() + ", " +
+                                b.str() + ")");
+      Shape s = a.shape;
+      s[axis] += b.shape[axis];
+      return TypeResult::ok({a.dtype, s});
+    },
+    /*vjp=*/
+    [](VjpContext &c) {
+      int64_t axis = c.node.attrs.get_int("axis");
+      int64_t na = c.b.type(c.node.operands[0]).shape[axis];
+      int64_t nb = c.b.type(c.node.operands[1]).shape[axis];
+      if (c.want(0))
+        c.dx[0] = c.b.slice(c.dy, axis, 0, na);
+      if (c.want(1))
+        c.dx[1] = c.b.slice(c.dy, axis, na, nb);
+    },
+    /*eval=*/
+    [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
+      const Tensor &a = *in[0], &b = *in[1];
+      int64_t axis = n.attrs.get_int("axis");
+      AxisSplit sa = split_at_axis(a.shape, axis), sb = split_at_axis(b.shape, axis);
+      Shape s = a.shape;
+      s[axis] += b.shape[axis];
+      Tensor out(a.dtype, s);
+      int64_t row = (sa.extent + sb.extent) * sa.inner;
+      for (int64_t o = 0; o < sa.outer; ++o) {
+        int64_t k = o * row;
+        for (int64_t i = 0; i < sa.extent * sa.inner; ++i)
+          out[k++] = a[o * sa.extent * sa.inner + i];
+        for (int64_t i = 0; i < sb.extent * sb.inner; ++i)
+          out[k++] = b[o * sb.extent * sb.inner + i];
+      }
+      return out;
+    },
+    /*cost=*/copy_cost,
 };
 
 } // namespace netc::ops

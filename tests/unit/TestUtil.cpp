@@ -22,21 +22,25 @@ double max_rel_error(const Tensor &a, const Tensor &b) {
 }
 
 double numeric_grad_at(const Function &f, const std::vector<Tensor> &args, ParamStore &params,
-                       const std::string &name, int64_t i, double eps) {
+                       const std::string &name, int64_t i, double eps, const Module *m) {
+  auto loss = [&] {
+    CallResult r = m ? interpret(*m, f, args, params) : interpret(f, args, params);
+    return r.outputs.at("loss")[0];
+  };
   double x = params[name][i];
   params[name][i] = x + eps;
-  double up = interpret(f, args, params).outputs.at("loss")[0];
+  double up = loss();
   params[name][i] = x - eps;
-  double down = interpret(f, args, params).outputs.at("loss")[0];
+  double down = loss();
   params[name][i] = x;
   return (up - down) / (2 * eps);
 }
 
 Tensor numeric_grad(const Function &f, const std::vector<Tensor> &args, ParamStore params,
-                    const std::string &name, double eps) {
+                    const std::string &name, double eps, const Module *m) {
   Tensor g(DType::F32, params.at(name).shape);
   for (int64_t i = 0; i < g.size(); ++i)
-    g[i] = numeric_grad_at(f, args, params, name, i, eps);
+    g[i] = numeric_grad_at(f, args, params, name, i, eps, m);
   return g;
 }
 

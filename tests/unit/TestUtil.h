@@ -39,14 +39,16 @@ template <typename G> Tensor random_tensor(const Shape &shape, G gen, DType dt =
 double max_rel_error(const Tensor &a, const Tensor &b);
 
 /// Central finite difference of the scalar output `loss` of `f` along
-/// element `i` of parameter `name`, in float64.
+/// element `i` of parameter `name`, in float64. `m`, when given, is the
+/// module whose functions `f`'s scans run.
 double numeric_grad_at(const Function &f, const std::vector<Tensor> &args, ParamStore &params,
-                       const std::string &name, int64_t i, double eps = 1e-6);
+                       const std::string &name, int64_t i, double eps = 1e-6,
+                       const Module *m = nullptr);
 
 /// Central finite-difference gradient of the scalar output `loss` of `f`
 /// w.r.t. parameter `name`, in float64.
 Tensor numeric_grad(const Function &f, const std::vector<Tensor> &args, ParamStore params,
-                    const std::string &name, double eps = 1e-6);
+                    const std::string &name, double eps = 1e-6, const Module *m = nullptr);
 
 /// Parses and lowers .net source text, then runs the whole pipeline; fails
 /// the current test with the diagnostics on error.

@@ -60,7 +60,7 @@ TEST_CASE("the example models' gradients match finite differences", "[examples][
       else
         args.push_back(random_tensor(s, [&] { return rng.uniform(0, 1); }));
     }
-    CallResult r = interpret(grads, args, params);
+    CallResult r = interpret(g, grads, args, params);
     for (const ParamDecl &p : m.params) {
       if (!p.trainable())
         continue;
@@ -68,7 +68,7 @@ TEST_CASE("the example models' gradients match finite differences", "[examples][
       const Tensor &analytic = r.outputs.at(grad_output_name(p.name));
       for (int k = 0; k < 12; ++k) {
         int64_t i = rng.below(static_cast<uint32_t>(analytic.size()));
-        double numeric = numeric_grad_at(eval, args, params, p.name, i);
+        double numeric = numeric_grad_at(eval, args, params, p.name, i, 1e-6, &m);
         CHECK(std::abs(analytic[i] - numeric) <= 1e-6 * std::max(1.0, std::abs(numeric)));
       }
     }

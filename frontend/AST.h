@@ -8,7 +8,7 @@
 // callee, a binary expression its operator, a statement its target name.
 //
 // The parser accepts some constructs lowering does not implement yet (def
-// blocks, scan); lowering reports them as "not supported yet".
+// blocks); lowering reports them as "not supported yet".
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -137,7 +137,7 @@ public:
   ExprPtr input, stage;
 };
 
-/// `scan x_t in seq, state = init { body }` (parsed; lowering: not yet).
+/// `scan x_t in seq, state = init { body }`.
 class ScanExpr : public Expr {
 public:
   explicit ScanExpr(Loc loc) : Expr(Kind::Scan, loc) {}

@@ -25,6 +25,12 @@
 //                        gather(<p>.table, ids): one row of <p>.table
 //                        f32[vocab, dim] (glorot_uniform) per i32 id; an id
 //                        outside [0, vocab) gives a zero row
+//   rnn/lstm/gru(x, units, return_sequences: false)
+//                        a scan over x [N, T, F] whose body is the cell
+//                        (@<p>.step; <p>.W, <p>.U, <p>.b); the last state
+//                        or every step's
+//   last(x)              the last step of [N, T, ...]
+//   zeros(d, ...)        f32[N, d, ...] of zeros (a scan's initial state)
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Lower.h"
@@ -66,6 +72,7 @@ struct CallCtx {
   std::optional<std::array<int64_t, 2>> pair_arg(size_t i, int64_t fallback);
   LValue image_input(const char *what);
   std::optional<std::string> layer_prefix(size_t name_arg);
+  std::optional<bool> bool_arg(size_t i, bool fallback);
 };
 
 using LowerFn = LValue (*)(CallCtx &);
@@ -145,6 +152,19 @@ std::optional<std::vector<int64_t>> CallCtx::axes_arg(size_t i) {
   std::sort(axes.begin(), axes.end());
   axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
   return axes;
+}
+
+// A flag: `true` or `false` (or 1 or 0).
+std::optional<bool> CallCtx::bool_arg(size_t i, bool fallback) {
+  if (!args[i])
+    return fallback;
+  if (auto *n = args[i]->as<NameExpr>(); n && (n->name == "true" || n->name == "false"))
+    return n->name == "true";
+  if (auto v = literal_int(*args[i]); v && (*v == 0 || *v == 1))
+    return *v == 1;
+  diag().error(args[i]->loc, fmt::format("`{}` of {} must be true or false, found {}",
+                                         fn.specs[i].name, fn.name, describe_expr(*args[i])));
+  return std::nullopt;
 }
 
 /// The parameter-name prefix of this layer: `name: "..."` (argument
@@ -244,6 +264,122 @@ LValue lower_dense(CallCtx &c) {
     return {};
   LValue xw = c.emit(OpKind::MatMul, {c.in[0].id, w.id});
   return xw.ok() ? c.emit(OpKind::Add, {xw.id, b.id}) : LValue{};
+}
+
+//===-- Recurrent layers: a scan over axis 1 of x [N, T, F] ---------------===//
+// The body is @<prefix>.step; its parameters are <prefix>.W (input weights,
+// gates side by side), <prefix>.U (recurrent weights), <prefix>.b (bias).
+// The result is the last state [N, units], or every step's [N, T, units]
+// with return_sequences: true (docs/language.md §6).
+
+enum class Cell { Rnn, Lstm, Gru };
+
+LValue lower_recurrent(CallCtx &c, Cell cell) {
+  std::optional<int64_t> units = c.int_arg(1, 0);
+  std::optional<bool> sequences = c.bool_arg(2, false);
+  if (!units || !sequences)
+    return {};
+  const TensorType &t = c.type(0);
+  if (t.rank() != 3 || t.shape[1] == kBatch) {
+    c.diag().error(c.loc_of(0),
+                   fmt::format("{} expects a sequence [N, T, features], found {}", c.fn.name,
+                               t.str()),
+                   "declare the input as f32[T, features]");
+    return {};
+  }
+  int64_t gates = cell == Cell::Lstm ? 4 : cell == Cell::Gru ? 3 : 1;
+  int64_t f = t.shape[2];
+  if (*units <= 0 || *units * gates > kMaxParamElements / std::max(f, *units)) {
+    c.diag().error(c.loc_of(1), fmt::format("{} units must be a positive integer, found {}",
+                                            c.fn.name, *units));
+    return {};
+  }
+  std::optional<std::string> prefix = c.layer_prefix(3);
+  if (!prefix)
+    return {};
+  int64_t u = *units, width = cell == Cell::Lstm ? 2 * u : u;
+  Lowerer &L = c.L;
+  L.builder().set_loc(c.call.loc);
+  LValue zeros{L.builder().constant(0.0, {DType::F32, {kBatch, width}})};
+  auto emit = [&](OpKind k, std::vector<ValueId> ops, Attrs a = {}) {
+    LValue v = c.emit(k, std::move(ops), std::move(a));
+    NETC_ASSERT(v.ok(), "recurrent cell built ill-typed IR");
+    return v.id;
+  };
+  auto slice = [&](ValueId v, int64_t k) {
+    return emit(OpKind::Slice, {v},
+                Attrs{{"axis", int64_t(1)}, {"begin", k * u}, {"size", u}});
+  };
+  auto sigmoid = [&](ValueId v) { return emit(OpKind::Sigmoid, {v}); };
+  auto tanh = [&](ValueId v) { return emit(OpKind::Tanh, {v}); };
+  auto step = [&](ValueId x, ValueId s) -> LValue {
+    LValue W = L.make_param(c.call.loc, *prefix + ".W", {DType::F32, {f, gates * u}},
+                            "glorot_uniform");
+    LValue U = L.make_param(c.call.loc, *prefix + ".U", {DType::F32, {u, gates * u}},
+                            "glorot_uniform");
+    LValue b = L.make_param(c.call.loc, *prefix + ".b", {DType::F32, {gates * u}}, "zeros");
+    if (!W.ok() || !U.ok() || !b.ok())
+      return {};
+    ValueId zx = emit(OpKind::Add, {emit(OpKind::MatMul, {x, W.id}), b.id});
+    if (cell == Cell::Rnn)
+      return {tanh(emit(OpKind::Add, {zx, emit(OpKind::MatMul, {s, U.id})}))};
+    if (cell == Cell::Lstm) {
+      // Gates i, f, g, o; the forget gate's pre-activation is offset by 1
+      // (the usual forget-bias init, as a constant, so b starts at zero).
+      ValueId h = slice(s, 0), cs = slice(s, 1);
+      ValueId z = emit(OpKind::Add, {zx, emit(OpKind::MatMul, {h, U.id})});
+      L.builder().set_loc(c.call.loc);
+      ValueId one = L.builder().constant(1.0);
+      ValueId i = sigmoid(slice(z, 0)), fg = sigmoid(emit(OpKind::Add, {slice(z, 1), one}));
+      ValueId g = tanh(slice(z, 2)), o = sigmoid(slice(z, 3));
+      ValueId c2 = emit(OpKind::Add, {emit(OpKind::Mul, {fg, cs}), emit(OpKind::Mul, {i, g})});
+      ValueId h2 = emit(OpKind::Mul, {o, tanh(c2)});
+      return {emit(OpKind::Concat, {h2, c2}, Attrs{{"axis", int64_t(1)}})};
+    }
+    // GRU (PyTorch's form): gates r, z, n; the recurrent part of n is
+    // scaled by r after its own bias.
+    LValue bu = L.make_param(c.call.loc, *prefix + ".bu", {DType::F32, {3 * u}}, "zeros");
+    if (!bu.ok())
+      return {};
+    ValueId zh = emit(OpKind::Add, {emit(OpKind::MatMul, {s, U.id}), bu.id});
+    ValueId r = sigmoid(emit(OpKind::Add, {slice(zx, 0), slice(zh, 0)}));
+    ValueId z = sigmoid(emit(OpKind::Add, {slice(zx, 1), slice(zh, 1)}));
+    ValueId n = tanh(emit(OpKind::Add, {slice(zx, 2), emit(OpKind::Mul, {r, slice(zh, 2)})}));
+    // h' = (1 - z) n + z h = n + z (h - n)
+    return {emit(OpKind::Add, {n, emit(OpKind::Mul, {z, emit(OpKind::Sub, {s, n})})})};
+  };
+  LValue states = L.build_scan(c.call.loc, *prefix + ".step", c.in[0], zeros, "x_t", "state",
+                               step);
+  if (!states.ok())
+    return {};
+  if (cell == Cell::Lstm) // the h half of each [h, c] state
+    states = c.emit(OpKind::Slice, {states.id},
+                    Attrs{{"axis", int64_t(2)}, {"begin", int64_t(0)}, {"size", u}});
+  return *sequences ? states : L.last_step(c.call.loc, states);
+}
+
+LValue lower_rnn(CallCtx &c) { return lower_recurrent(c, Cell::Rnn); }
+LValue lower_lstm(CallCtx &c) { return lower_recurrent(c, Cell::Lstm); }
+LValue lower_gru(CallCtx &c) { return lower_recurrent(c, Cell::Gru); }
+
+// last(x): the last step of a sequence [N, T, ...].
+LValue lower_last(CallCtx &c) { return c.L.last_step(c.call.loc, c.in[0]); }
+
+// zeros(d1, d2, ...): f32[N, d1, ...] of zeros, one per example (a scan's
+// initial state).
+LValue lower_zeros(CallCtx &c) {
+  Shape s{kBatch};
+  for (const Arg &a : c.call.args) {
+    std::optional<int64_t> d = a.name.empty() ? literal_int(*a.value) : std::nullopt;
+    if (!d || *d <= 0) {
+      c.diag().error(a.value->loc, "zeros takes positive integer dimensions, found " +
+                                       describe_expr(*a.value));
+      return {};
+    }
+    s.push_back(*d);
+  }
+  c.L.builder().set_loc(c.call.loc);
+  return {c.L.builder().constant(0.0, {DType::F32, s})};
 }
 
 // embedding(ids, vocab, dim): gather(<p>.table, ids), table f32[vocab, dim]
@@ -588,6 +724,11 @@ const std::vector<Builtin> &builtins() {
   static const std::vector<ParamSpec> conv2d_specs{
       {"x", true},       {"filters", true},  {"kernel", true},
       {"stride", false}, {"padding", false}, {"name", false}};
+  static const std::vector<ParamSpec> recurrent_specs{
+      {"x", true}, {"units", true}, {"return_sequences", false}, {"name", false}};
+  // Up to four dimensions, positional.
+  static const std::vector<ParamSpec> zeros_specs{
+      {"d1", true}, {"d2", false}, {"d3", false}, {"d4", false}};
   static const std::vector<ParamSpec> pool_specs{
       {"x", true}, {"size", false}, {"stride", false}};
   static const std::vector<Builtin> table = {
@@ -613,13 +754,16 @@ const std::vector<Builtin> &builtins() {
       {"max_pool1d", C::Function, 1, pool_specs, lower_pool1d, OpKind::MaxPool2D},
       {"avg_pool1d", C::Function, 1, pool_specs, lower_pool1d, OpKind::AvgPool2D},
       // Planned (docs/language.md); layers among them create parameters.
-      {"rnn", C::Planned, 0, {}, nullptr},
-      {"lstm", C::Planned, 0, {}, nullptr},        {"gru", C::Planned, 0, {}, nullptr},
+      {"rnn", C::Layer, 1, recurrent_specs, lower_rnn},
+      {"lstm", C::Layer, 1, recurrent_specs, lower_lstm},
+      {"gru", C::Layer, 1, recurrent_specs, lower_gru},
+      {"last", C::Function, 1, x, lower_last},
+      {"zeros", C::Function, 0, zeros_specs, lower_zeros},
       {"embedding", C::Layer, 1, {{"ids", true}, {"vocab", true}, {"dim", true}, {"name", false}},
        lower_embedding},
       {"dropout", C::Planned, 0, {}, nullptr},
       {"batch_norm", C::Planned, 0, {}, nullptr},  {"layer_norm", C::Planned, 0, {}, nullptr},
-      {"concat", C::Planned, 0, {}, nullptr},      {"zeros", C::Planned, 0, {}, nullptr},
+      {"concat", C::Planned, 0, {}, nullptr},
   };
   return table;
 }

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <set>
 
 namespace netc {
 
@@ -64,8 +65,9 @@ std::string describe_expr(const Expr &e) {
 // Names
 //===----------------------------------------------------------------------===//
 
-Lowerer::Lowerer(const ModelDecl &model, Diagnostics &diag, std::vector<ParamDecl> &params)
-    : model_(model), diag_(diag), params_(params) {}
+Lowerer::Lowerer(const ModelDecl &model, Diagnostics &diag, std::vector<ParamDecl> &params,
+                 std::vector<Function> &bodies)
+    : model_(model), diag_(diag), params_(params), bodies_(bodies) {}
 
 bool Lowerer::define(const std::string &name, Loc loc, Binding b) {
   auto [it, fresh] = bindings_.emplace(name, b);
@@ -126,6 +128,11 @@ static void collect_layers(const Expr &e, std::vector<std::pair<const Expr *, st
   } else if (auto *c = e.as<CallExpr>()) {
     for (const Arg &a : c->args)
       collect_layers(*a.value, out);
+  } else if (auto *s = e.as<ScanExpr>()) {
+    out.push_back({&e, "scan"});
+    collect_layers(*s->seq, out);
+    collect_layers(*s->init, out);
+    collect_layers(*s->body, out);
   }
 }
 
@@ -178,6 +185,31 @@ LValue Lowerer::resolve(const std::string &name, Loc use) {
 }
 
 LValue Lowerer::lower_name(const NameExpr &e) {
+  if (scope_) {
+    if (auto it = scope_->find(e.name); it != scope_->end())
+      return {it->second};
+    if (bindings_.count(e.name)) {
+      // A model value used in a scan body: parameters and constants are
+      // read there again; anything computed per example is not visible.
+      LValue v = resolve(e.name, e.loc);
+      if (!v.ok())
+        return {};
+      const Node &n = top_->node(v.id);
+      b_->set_loc(e.loc);
+      if (n.op == OpKind::Param)
+        for (const ParamDecl &p : params_)
+          if (p.name == n.attrs.get_str("name"))
+            return {b_->param(p)};
+      if (n.op == OpKind::Constant)
+        return {b_->constant(n.attrs.get_float("value"), n.type)};
+      diag_.error(e.loc,
+                  fmt::format("`{}` is computed outside the scan and cannot be used in its body",
+                              e.name),
+                  "a scan body sees its step input, its state, parameters and constants; "
+                  "compute the value inside the body, or scan over it");
+      return {};
+    }
+  }
   if (bindings_.count(e.name))
     return resolve(e.name, e.loc);
   if (is_builtin(e.name)) {
@@ -260,8 +292,7 @@ LValue Lowerer::lower_expr(const Expr &e) {
     return lower_call(*this, CallSite{c->callee, c->loc, c->args, c}, &in);
   }
   case Expr::Kind::Scan:
-    diag_.error(e.loc, "`scan` is not supported yet", "see docs/language.md, Recurrence");
-    return {};
+    return lower_scan(*e.as<ScanExpr>());
   case Expr::Kind::String:
   case Expr::Kind::List:
     diag_.error(e.loc, "expected a tensor value, found " + describe_expr(e));
@@ -316,6 +347,125 @@ LValue Lowerer::lower_binary(const BinaryExpr &e) {
 }
 
 //===----------------------------------------------------------------------===//
+// Scans
+//===----------------------------------------------------------------------===//
+
+// Model values a scan body names, resolved before the body is built (so
+// their statements are lowered into the enclosing function, not the body).
+static void free_names(const Expr &e, const std::set<std::string> &bound,
+                       std::vector<const NameExpr *> &out) {
+  if (auto *n = e.as<NameExpr>()) {
+    if (!bound.count(n->name))
+      out.push_back(n);
+  } else if (auto *p = e.as<PipeExpr>()) {
+    free_names(*p->input, bound, out);
+    free_names(*p->stage, bound, out);
+  } else if (auto *b = e.as<BinaryExpr>()) {
+    free_names(*b->lhs, bound, out);
+    free_names(*b->rhs, bound, out);
+  } else if (auto *u = e.as<UnaryExpr>()) {
+    free_names(*u->operand, bound, out);
+  } else if (auto *c = e.as<CallExpr>()) {
+    for (const Arg &a : c->args)
+      free_names(*a.value, bound, out);
+  } else if (auto *l = e.as<ListExpr>()) {
+    for (const ExprPtr &x : l->elems)
+      free_names(*x, bound, out);
+  } else if (auto *s = e.as<ScanExpr>()) {
+    free_names(*s->seq, bound, out);
+    free_names(*s->init, bound, out);
+    std::set<std::string> inner = bound;
+    inner.insert(s->var);
+    inner.insert(s->state);
+    free_names(*s->body, inner, out);
+  }
+}
+
+LValue Lowerer::build_scan(Loc loc, const std::string &name, LValue seq, LValue init,
+                           const std::string &step_name, const std::string &state_name,
+                           const std::function<LValue(ValueId x, ValueId state)> &step) {
+  TensorType st = type(seq), it = type(init);
+  if (st.rank() < 2 || st.shape[0] != kBatch || st.shape[1] == kBatch) {
+    diag_.error(loc, "scan expects a sequence [N, T, ...] with time on axis 1, found " + st.str(),
+                "declare the input with its length first, e.g. `seq: f32[20, 8]`");
+    return {};
+  }
+  if (it.dtype != DType::F32 || it.rank() < 1 || it.shape[0] != kBatch) {
+    diag_.error(loc, "the scan state must be f32 with one value per example [N, ...], found " +
+                         it.str(),
+                "start it from zeros(units)");
+    return {};
+  }
+  Function body;
+  body.name = name;
+  body.loc = loc;
+  Builder bb(body);
+  bb.set_loc(loc);
+  ValueId x = bb.arg(step_name, scan_step_type(st, 1));
+  ValueId s = bb.arg(state_name, it);
+  Builder *outer = b_;
+  b_ = &bb;
+  LValue out = step(x, s);
+  b_ = outer;
+  if (!out.ok())
+    return {};
+  if (body.type(out.id) != it) {
+    diag_.error(loc, fmt::format("the scan body gives {}, but the state is {}",
+                                 body.type(out.id).str(), it.str()),
+                "the body's value is the new state, so it must keep the state's type");
+    return {};
+  }
+  body.outputs.push_back({state_name, out.id});
+  bool built = false;
+  for (const Function &f : bodies_)
+    built = built || f.name == name;
+  if (!built)
+    bodies_.push_back(std::move(body));
+  return emit(loc, OpKind::Scan, {seq.id, init.id}, Attrs{{"body", name}, {"axis", int64_t(1)}});
+}
+
+LValue Lowerer::last_step(Loc loc, LValue seq) {
+  TensorType t = type(seq);
+  if (t.rank() < 2 || t.shape[0] != kBatch || t.shape[1] == kBatch) {
+    diag_.error(loc, "last expects a sequence [N, T, ...], found " + t.str());
+    return {};
+  }
+  LValue s = emit(loc, OpKind::Slice, {seq.id},
+                  Attrs{{"axis", int64_t(1)}, {"begin", t.shape[1] - 1}, {"size", int64_t(1)}});
+  return s.ok() ? emit(loc, OpKind::Reshape, {s.id}, Attrs{{"shape", scan_step_type(t, 1).shape}})
+                : LValue{};
+}
+
+// scan x_t in seq, state = init { body }: the body becomes @<target>.scan.step.
+LValue Lowerer::lower_scan(const ScanExpr &s) {
+  if (scope_) {
+    diag_.error(s.loc, "a scan inside a scan body is not supported",
+                "write the inner recurrence as its own statement");
+    return {};
+  }
+  LValue seq = lower_expr(*s.seq), init = lower_expr(*s.init);
+  if (!seq.ok() || !init.ok())
+    return {};
+  if (s.var == s.state) {
+    diag_.error(s.loc, fmt::format("the scan's step input and state are both named `{}`", s.var));
+    return {};
+  }
+  std::vector<const NameExpr *> names;
+  free_names(*s.body, {s.var, s.state}, names);
+  for (const NameExpr *n : names)
+    if (bindings_.count(n->name) && !resolve(n->name, n->loc).ok())
+      return {};
+  std::string name = param_prefix(s, "scan") + ".step";
+  return build_scan(s.loc, name, seq, init, s.var, s.state, [&](ValueId x, ValueId st) {
+    std::map<std::string, ValueId> scope{{s.var, x}, {s.state, st}};
+    scope_ = &scope;
+    LValue v = lower_expr(*s.body);
+    scope_ = nullptr;
+    return v;
+  });
+}
+
+//===----------------------------------------------------------------------===//
 // Statements and functions
 //===----------------------------------------------------------------------===//
 
@@ -356,6 +506,7 @@ bool Lowerer::lower_function(Function &f, const std::string &name, bool with_los
   f.loc = model_.loc;
   Builder b(f);
   b_ = &b;
+  top_ = &f;
   made_params_.clear();
   for (auto &[n, binding] : bindings_) {
     binding.state = Binding::State::Pending;
@@ -523,7 +674,8 @@ std::optional<Module> lower_to_ir(const File &f, const std::string &model_name,
     return std::nullopt;
   Module mod;
   mod.name = m->name;
-  Lowerer lowerer(*m, diag, mod.params);
+  std::vector<Function> bodies;
+  Lowerer lowerer(*m, diag, mod.params, bodies);
   if (!lowerer.check_names())
     return std::nullopt;
   Function eval, predict, inspect;
@@ -531,6 +683,8 @@ std::optional<Module> lower_to_ir(const File &f, const std::string &model_name,
       !lowerer.lower_function(predict, "predict", /*with_loss=*/false) ||
       !lowerer.lower_function(inspect, "inspect", /*with_loss=*/false, /*all_named=*/true))
     return std::nullopt;
+  for (Function &body : bodies)
+    mod.functions.push_back(std::move(body));
   mod.functions.push_back(std::move(eval));
   mod.functions.push_back(prune(predict));
   inspect = inspect_function(std::move(inspect), mod.functions.back());

@@ -16,6 +16,7 @@
 #include "frontend/AST.h"
 #include "ir/IR.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -36,7 +37,9 @@ struct LValue {
 /// Lowers the statements of one model into IR functions.
 class Lowerer {
 public:
-  Lowerer(const ast::ModelDecl &model, Diagnostics &diag, std::vector<ParamDecl> &params);
+  /// Scan bodies go to `bodies` (functions of the module, built once each).
+  Lowerer(const ast::ModelDecl &model, Diagnostics &diag, std::vector<ParamDecl> &params,
+          std::vector<Function> &bodies);
 
   /// Checks names (undefined, redefined) before anything is lowered.
   bool check_names();
@@ -59,6 +62,16 @@ public:
                     const std::string &init);
   /// "<target>.<layer>[k]" for the layer call `site` of the current statement.
   std::string param_prefix(const ast::Expr &site, const std::string &layer) const;
+  /// A scan over axis 1 of `seq` ([N, T, ...]) from `init` ([N, ...], f32),
+  /// whose body is the function `name` (built unless it exists): `step`
+  /// gets its step input and state arguments, builds the new state with
+  /// builder() pointing at the body (layers called there put their
+  /// parameters in the body), and returns it. Errors are reported at `loc`.
+  LValue build_scan(Loc loc, const std::string &name, LValue seq, LValue init,
+                    const std::string &step_name, const std::string &state_name,
+                    const std::function<LValue(ValueId x, ValueId state)> &step);
+  /// The last step of a sequence [N, T, ...]: [N, ...].
+  LValue last_step(Loc loc, LValue seq);
   /// Whether `name` is a value of this model (input or statement).
   bool is_value_name(const std::string &name) const { return bindings_.count(name) != 0; }
 
@@ -80,6 +93,7 @@ private:
   LValue lower_unary(const ast::UnaryExpr &e);
   LValue lower_binary(const ast::BinaryExpr &e);
   LValue lower_loss(const ast::Stmt &s);
+  LValue lower_scan(const ast::ScanExpr &s);
   bool check_f32(Loc loc, const std::string &what, const LValue &v);
 
   const ast::ModelDecl &model_;
@@ -92,6 +106,14 @@ private:
   /// Parameters created by the current function, for duplicate detection.
   std::map<std::string, Loc> made_params_;
   int resolve_depth_ = 0;
+  std::vector<Function> &bodies_;
+  /// The function being lowered (statements' values live there).
+  Function *top_ = nullptr;
+  /// Inside a scan body: its step input and state by name; other names are
+  /// imported from top_ when they are parameters or constants.
+  const std::map<std::string, ValueId> *scope_ = nullptr;
+  /// Where each explicit `scan` of a statement puts its body.
+  std::map<const ast::Expr *, std::string> scan_names_;
 };
 
 //===----------------------------------------------------------------------===//

@@ -173,7 +173,16 @@ TEST_CASE("lowering: exact diagnostics", "[frontend]") {
   CHECK(first("model m(x: f32[4]) {\n  output y = relu\n}") ==
         "test.net:2:14: error: `relu` is a function, not a value");
   CHECK(first("model m(x: f32[4]) {\n  output y = x |> gru(3)\n}") ==
-        "test.net:2:19: error: `gru` is not supported yet");
+        "test.net:2:19: error: gru expects a sequence [N, T, features], found f32[N, 4]");
+  CHECK(first("model m(x: f32[5, 4]) {\n  y = relu(x)\n"
+              "  output h = scan x_t in x, s = zeros(4) { x_t + s + y }\n}") ==
+        "test.net:3:54: error: `y` is computed outside the scan and cannot be used in its body");
+  CHECK(first("model m(x: f32[5, 4]) {\n"
+              "  output h = scan x_t in x, s = zeros(3) { dense(x_t, 4) }\n}") ==
+        "test.net:2:14: error: the scan body gives f32[N, 4], but the state is f32[N, 3]");
+  CHECK(first("model m(x: f32) {\n  output h = scan x_t in x, s = zeros(3) { s }\n}") ==
+        "test.net:2:14: error: scan expects a sequence [N, T, ...] with time on axis 1, found "
+        "f32[N]");
   CHECK(first("model m(x: f32[4]) {\n  output y = x\n}\ntrain m {\n  optimizer = sgd(lr: \"a\")\n}") ==
         "test.net:5:23: error: `lr` of sgd must be a number >= 0, found string \"a\"");
   CHECK(first("") == "test.net:1:1: error: no model in file");

@@ -3,6 +3,8 @@
 
 #include <HalideRuntime.h>
 #include <cstddef>
+#include <cstring>
+#include <map>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
@@ -45,6 +47,195 @@ json named_slots(const std::vector<NamedSlot> &v, const char *key) {
   return j;
 }
 
+/// Emits `i32 @netc_fn_<name>(i8** slots, i32 batch)` for one function plan.
+class FunctionEmitter {
+public:
+  FunctionEmitter(llvm::LLVMContext &ctx, llvm::Module &mod, const ModelPlan &plan,
+                  const std::vector<llvm::FunctionCallee> &kernels, const FunctionPlan &fp)
+      : ctx_(ctx), mod_(mod), plan_(plan), kernels_(kernels), fp_(fp), b_(ctx) {}
+
+  void emit() {
+    auto *ft = llvm::FunctionType::get(i32(), {i8pp(), i32()}, false);
+    fn_ = llvm::Function::Create(ft, llvm::GlobalValue::ExternalLinkage, "netc_fn_" + fp_.name, mod_);
+    slots_ = fn_->getArg(0);
+    batch_ = fn_->getArg(1);
+    slots_->setName("slots");
+    batch_->setName("batch");
+    auto *entry = llvm::BasicBlock::Create(ctx_, "entry", fn_);
+    fail_ = llvm::BasicBlock::Create(ctx_, "fail", fn_);
+    b_.SetInsertPoint(fail_);
+    code_ = b_.CreatePHI(i32(), 4, "code");
+    b_.CreateRet(code_);
+
+    b_.SetInsertPoint(entry);
+    for (const KernelCall &call : fp_.calls) {
+      if (call.loop >= 0)
+        emit_loop(plan_.loops[static_cast<size_t>(call.loop)]);
+      else
+        emit_call(call);
+    }
+    // Updates land after every kernel ran, so all kernels saw the old values.
+    for (const Copy &cp : fp_.copies)
+      b_.CreateMemCpy(host(slot(cp.to)), llvm::MaybeAlign(4), host(slot(cp.from)),
+                      llvm::MaybeAlign(4), static_cast<uint64_t>(cp.bytes));
+    b_.CreateRet(b_.getInt32(0));
+    if (code_->getNumIncomingValues() == 0)
+      fail_->eraseFromParent();
+  }
+
+private:
+  llvm::Type *i8() { return llvm::Type::getInt8Ty(ctx_); }
+  llvm::Type *i32() { return llvm::Type::getInt32Ty(ctx_); }
+  llvm::Type *i64() { return llvm::Type::getInt64Ty(ctx_); }
+  llvm::PointerType *i8p() { return i8()->getPointerTo(); }
+  llvm::PointerType *i8pp() { return i8p()->getPointerTo(); }
+
+  llvm::Value *slot(int s) {
+    llvm::Value *addr = b_.CreateConstInBoundsGEP1_64(i8p(), slots_, static_cast<uint64_t>(s));
+    return b_.CreateLoad(i8p(), addr, "slot" + std::to_string(s));
+  }
+  llvm::Value *buffer(int b) { return is_view(b) ? views_.at(view_index(b)) : slot(b); }
+
+  /// A pointer to the field at byte `offset` of the structure at `base`.
+  llvm::Value *field(llvm::Value *base, size_t offset, llvm::Type *type) {
+    llvm::Value *p = b_.CreateConstInBoundsGEP1_64(i8(), base, offset);
+    return b_.CreateBitCast(p, type->getPointerTo());
+  }
+  llvm::Value *host(llvm::Value *buf) {
+    return b_.CreateLoad(i8p(), field(buf, offsetof(halide_buffer_t, host), i8p()));
+  }
+
+  /// Calls a kernel; a non-zero result branches to the fail block.
+  void emit_call(const KernelCall &call) {
+    std::vector<llvm::Value *> args = {batch_};
+    for (int s : call.inputs)
+      args.push_back(buffer(s));
+    args.push_back(buffer(call.output));
+    llvm::Value *r = b_.CreateCall(kernels_[static_cast<size_t>(call.kernel)], args);
+    auto *next = llvm::BasicBlock::Create(ctx_, "k" + std::to_string(++calls_), fn_, fail_);
+    code_->addIncoming(r, b_.GetInsertBlock());
+    b_.CreateCondBr(b_.CreateICmpNE(r, b_.getInt32(0)), fail_, next);
+    b_.SetInsertPoint(next);
+  }
+
+  /// Bytes of slot `s` at the run's batch.
+  llvm::Value *bytes(int s) {
+    const TensorType &t = plan_.slots[static_cast<size_t>(s)].type;
+    llvm::Value *n = b_.getInt64(static_cast<uint64_t>(4 * static_elements(t.shape)));
+    for (int64_t d : t.shape)
+      if (d == kBatch)
+        n = b_.CreateMul(n, b_.CreateZExt(batch_, i64()));
+    return n;
+  }
+
+  /// A halide_buffer_t (and its dimensions) on the stack for view `v`, its
+  /// type and extents set; host and strides are set at every step.
+  llvm::Value *make_view(const View &v) {
+    llvm::IRBuilder<> at(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+    int rank = v.type.rank();
+    auto *buf = at.CreateAlloca(llvm::ArrayType::get(i8(), sizeof(halide_buffer_t)));
+    buf->setAlignment(llvm::Align(8));
+    llvm::Value *dims = nullptr;
+    if (rank > 0) {
+      auto *d = at.CreateAlloca(llvm::ArrayType::get(i8(), sizeof(halide_dimension_t) * rank));
+      d->setAlignment(llvm::Align(8));
+      dims = b_.CreateBitCast(d, i8p());
+    }
+    llvm::Value *p = b_.CreateBitCast(buf, i8p());
+    b_.CreateMemSet(p, b_.getInt8(0), sizeof(halide_buffer_t), llvm::MaybeAlign(8));
+    const TensorType &base = plan_.slots[static_cast<size_t>(v.slot)].type;
+    NETC_ASSERT(base.dtype == DType::F32 || base.dtype == DType::I32,
+                "codegen: a scan over " + base.str());
+    halide_type_t type(base.dtype == DType::F32 ? halide_type_float : halide_type_int, 32);
+    uint32_t packed;
+    static_assert(sizeof(type) == sizeof(packed));
+    std::memcpy(&packed, &type, sizeof(packed));
+    b_.CreateStore(b_.getInt32(packed), field(p, offsetof(halide_buffer_t, type), i32()));
+    b_.CreateStore(b_.getInt32(static_cast<uint32_t>(rank)),
+                   field(p, offsetof(halide_buffer_t, dimensions), i32()));
+    if (dims) {
+      b_.CreateMemSet(dims, b_.getInt8(0), sizeof(halide_dimension_t) * rank, llvm::MaybeAlign(8));
+      b_.CreateStore(dims, field(p, offsetof(halide_buffer_t, dim), i8p()));
+      for (int d = 0; d < rank; ++d) {
+        int64_t e = v.type.shape[static_cast<size_t>(rank - 1 - d)];
+        llvm::Value *extent = e == kBatch ? batch_ : b_.getInt32(static_cast<uint32_t>(e));
+        b_.CreateStore(extent, field(dims, sizeof(halide_dimension_t) * d +
+                                               offsetof(halide_dimension_t, extent), i32()));
+      }
+    }
+    return p;
+  }
+
+  /// Points view `v` at loop iteration `k` (an i64) of `loop`.
+  void set_view(const View &v, llvm::Value *view, const ScanLoop &loop, llvm::Value *k) {
+    llvm::Value *steps = b_.getInt64(static_cast<uint64_t>(loop.steps));
+    llvm::Value *t = loop.reverse ? b_.CreateSub(b_.CreateSub(steps, b_.getInt64(1)), k) : k;
+    llvm::Value *index = t;
+    if (v.shift == 1)
+      index = loop.reverse ? b_.CreateAdd(t, b_.getInt64(1)) : b_.CreateSub(t, b_.getInt64(1));
+    llvm::Value *offset = b_.CreateMul(index, b_.getInt64(static_cast<uint64_t>(4 * v.step_stride)));
+    llvm::Value *ptr = b_.CreateInBoundsGEP(i8(), host(slot(v.slot)), offset);
+    llvm::Value *first = v.shift == 1 ? b_.CreateICmpEQ(k, b_.getInt64(0)) : nullptr;
+    if (first)
+      ptr = b_.CreateSelect(first, host(slot(v.first)), ptr);
+    b_.CreateStore(ptr, field(view, offsetof(halide_buffer_t, host), i8p()));
+    llvm::Value *dims = b_.CreateLoad(i8p(), field(view, offsetof(halide_buffer_t, dim), i8p()));
+    for (size_t d = 0; d < v.strides.size(); ++d) {
+      llvm::Value *stride = b_.getInt32(static_cast<uint32_t>(v.strides[d]));
+      if (first)
+        stride = b_.CreateSelect(first, b_.getInt32(static_cast<uint32_t>(v.first_strides[d])), stride);
+      b_.CreateStore(stride, field(dims, sizeof(halide_dimension_t) * d +
+                                             offsetof(halide_dimension_t, stride), i32()));
+    }
+  }
+
+  /// The body's kernels once per step, on views moved along the time axis.
+  void emit_loop(const ScanLoop &loop) {
+    std::vector<int> used;
+    for (const KernelCall &c : loop.calls) {
+      std::vector<int> bufs = c.inputs;
+      bufs.push_back(c.output);
+      for (int b : bufs)
+        if (is_view(b) && std::find(used.begin(), used.end(), view_index(b)) == used.end())
+          used.push_back(view_index(b));
+    }
+    for (int v : used)
+      views_[v] = make_view(plan_.views[static_cast<size_t>(v)]);
+    for (int s : loop.zero)
+      b_.CreateMemSet(host(slot(s)), b_.getInt8(0), bytes(s), llvm::MaybeAlign(4));
+
+    llvm::BasicBlock *pre = b_.GetInsertBlock();
+    auto *head = llvm::BasicBlock::Create(ctx_, "scan." + loop.body, fn_, fail_);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(head);
+    llvm::PHINode *k = b_.CreatePHI(i64(), 2, "step");
+    k->addIncoming(b_.getInt64(0), pre);
+    for (int v : used)
+      set_view(plan_.views[static_cast<size_t>(v)], views_[v], loop, k);
+    for (const KernelCall &c : loop.calls)
+      emit_call(c);
+    llvm::Value *next = b_.CreateAdd(k, b_.getInt64(1));
+    k->addIncoming(next, b_.GetInsertBlock());
+    auto *exit = llvm::BasicBlock::Create(ctx_, "scan.done", fn_, fail_);
+    b_.CreateCondBr(b_.CreateICmpULT(next, b_.getInt64(static_cast<uint64_t>(loop.steps))), head,
+                    exit);
+    b_.SetInsertPoint(exit);
+  }
+
+  llvm::LLVMContext &ctx_;
+  llvm::Module &mod_;
+  const ModelPlan &plan_;
+  const std::vector<llvm::FunctionCallee> &kernels_;
+  const FunctionPlan &fp_;
+  llvm::IRBuilder<> b_;
+  llvm::Function *fn_ = nullptr;
+  llvm::Value *slots_ = nullptr, *batch_ = nullptr;
+  llvm::BasicBlock *fail_ = nullptr;
+  llvm::PHINode *code_ = nullptr;
+  std::map<int, llvm::Value *> views_;
+  int calls_ = 0;
+};
+
 } // namespace
 
 std::string model_json(const Module &m, const ModelPlan &plan) {
@@ -77,7 +268,6 @@ std::unique_ptr<llvm::Module> emit_driver(llvm::LLVMContext &ctx, const Module &
   llvm::Type *i8 = llvm::Type::getInt8Ty(ctx);
   llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
   llvm::PointerType *i8p = i8->getPointerTo();
-  llvm::PointerType *i8pp = i8p->getPointerTo();
 
   llvm::Constant *text = llvm::ConstantDataArray::getString(ctx, json_text, /*AddNull=*/true);
   new llvm::GlobalVariable(*mod, text->getType(), /*isConstant=*/true,
@@ -91,50 +281,8 @@ std::unique_ptr<llvm::Module> emit_driver(llvm::LLVMContext &ctx, const Module &
     kernels.push_back(mod->getOrInsertFunction(k.symbol, llvm::FunctionType::get(i32, params, false)));
   }
 
-  for (const FunctionPlan &fp : plan.functions) {
-    auto *ft = llvm::FunctionType::get(i32, {i8pp, i32}, false);
-    auto *fn = llvm::Function::Create(ft, llvm::GlobalValue::ExternalLinkage, "netc_fn_" + fp.name,
-                                      *mod);
-    llvm::Value *slots = fn->getArg(0), *batch = fn->getArg(1);
-    slots->setName("slots");
-    batch->setName("batch");
-    auto *entry = llvm::BasicBlock::Create(ctx, "entry", fn);
-    auto *fail = llvm::BasicBlock::Create(ctx, "fail", fn);
-    llvm::IRBuilder<> b(entry);
-    auto slot = [&](int s) -> llvm::Value * {
-      llvm::Value *addr = b.CreateConstInBoundsGEP1_64(i8p, slots, static_cast<uint64_t>(s));
-      return b.CreateLoad(i8p, addr, "slot" + std::to_string(s));
-    };
-    b.SetInsertPoint(fail);
-    llvm::PHINode *code = b.CreatePHI(i32, static_cast<unsigned>(fp.calls.size()), "code");
-    b.CreateRet(code);
-
-    b.SetInsertPoint(entry);
-    for (size_t c = 0; c < fp.calls.size(); ++c) {
-      const KernelCall &call = fp.calls[c];
-      std::vector<llvm::Value *> args = {batch};
-      for (int s : call.inputs)
-        args.push_back(slot(s));
-      args.push_back(slot(call.output));
-      llvm::Value *r = b.CreateCall(kernels[call.kernel], args);
-      auto *next = llvm::BasicBlock::Create(ctx, "k" + std::to_string(c + 1), fn, fail);
-      code->addIncoming(r, b.GetInsertBlock());
-      b.CreateCondBr(b.CreateICmpNE(r, b.getInt32(0)), fail, next);
-      b.SetInsertPoint(next);
-    }
-    // Updates land after every kernel ran, so all kernels saw the old values.
-    for (const Copy &cp : fp.copies) {
-      auto host = [&](int s) {
-        llvm::Value *field = b.CreateConstInBoundsGEP1_64(i8, slot(s), offsetof(halide_buffer_t, host));
-        return b.CreateLoad(i8p, b.CreateBitCast(field, i8pp));
-      };
-      b.CreateMemCpy(host(cp.to), llvm::MaybeAlign(4), host(cp.from), llvm::MaybeAlign(4),
-                     static_cast<uint64_t>(cp.bytes));
-    }
-    b.CreateRet(b.getInt32(0));
-    if (fp.calls.empty())
-      fail->eraseFromParent();
-  }
+  for (const FunctionPlan &fp : plan.functions)
+    FunctionEmitter(ctx, *mod, plan, kernels, fp).emit();
   return mod;
 }
 

@@ -1,6 +1,8 @@
 //===- Jit.cpp - Run a planned module in-process with Halide's JIT --------===//
 #include "codegen/Jit.h"
 
+#include <cstring>
+
 namespace netc::codegen {
 
 struct JitModel::Compiled {
@@ -40,7 +42,54 @@ Tensor read(const Halide::Buffer<> &b, const TensorType &t, int64_t batch) {
   return out;
 }
 
+/// The buffer a call names: a slot, or one of `views`.
+Halide::Buffer<> &resolve(int buffer, std::vector<Halide::Buffer<>> &slots,
+                          std::map<int, Halide::Buffer<>> &views) {
+  return is_view(buffer) ? views.at(view_index(buffer)) : slots[static_cast<size_t>(buffer)];
+}
+
 } // namespace
+
+void run_call(const ModelPlan &plan, const KernelCall &call, std::vector<Halide::Buffer<>> &slots,
+              int64_t batch, const RunKernel &run) {
+  std::map<int, Halide::Buffer<>> views;
+  auto run_one = [&](const KernelCall &c) {
+    std::vector<Halide::Buffer<>> inputs;
+    for (int b : c.inputs)
+      inputs.push_back(resolve(b, slots, views));
+    run(c, inputs, resolve(c.output, slots, views));
+  };
+  if (call.loop < 0) {
+    run_one(call);
+    return;
+  }
+  const ScanLoop &loop = plan.loops[static_cast<size_t>(call.loop)];
+  for (int s : loop.zero)
+    std::memset(slots[static_cast<size_t>(s)].data(), 0, slots[static_cast<size_t>(s)].size_in_bytes());
+  for (int64_t k = 0; k < loop.steps; ++k) {
+    for (const KernelCall &c : loop.calls) {
+      std::vector<int> bufs = c.inputs;
+      bufs.push_back(c.output);
+      for (int b : bufs) {
+        if (!is_view(b))
+          continue;
+        const View &v = plan.views[static_cast<size_t>(view_index(b))];
+        ViewStep at = view_step(v, loop, k);
+        Halide::Buffer<> &base = slots[static_cast<size_t>(at.slot)];
+        std::vector<halide_dimension_t> dims;
+        for (int d = 0; d < v.type.rank(); ++d) {
+          int64_t e = v.type.shape[static_cast<size_t>(v.type.rank() - 1 - d)];
+          dims.emplace_back(0, static_cast<int32_t>(e == kBatch ? batch : e),
+                            static_cast<int32_t>(at.strides[static_cast<size_t>(d)]));
+        }
+        auto *host = static_cast<uint8_t *>(base.data()) + at.offset * base.type().bytes();
+        views[view_index(b)] = Halide::Buffer<>(base.type(), host, v.type.rank(), dims.data());
+      }
+    }
+    for (const KernelCall &c : loop.calls)
+      run_one(c);
+  }
+}
 
 JitModel::JitModel(const Module &m, const Halide::Target &target)
     : m_(m), target_(target), plan_(plan_model(m, target.to_string())) {
@@ -71,13 +120,16 @@ std::map<std::string, Tensor> JitModel::call(const std::string &name,
   for (size_t i = 0; i < args.size(); ++i)
     fill(slots[fp->args[i].slot], args[i]);
 
-  for (const KernelCall &call : fp->calls) {
-    KernelPipeline &kp = kernels_[call.kernel]->kp;
-    kp.batch.set(static_cast<int32_t>(batch));
-    for (size_t i = 0; i < call.inputs.size(); ++i)
-      kp.inputs[i].set(slots[call.inputs[i]]);
-    kp.pipeline.realize(slots[call.output], target_);
-  }
+  for (const KernelCall &call : fp->calls)
+    run_call(plan_, call, slots, batch,
+             [&](const KernelCall &c, const std::vector<Halide::Buffer<>> &inputs,
+                 Halide::Buffer<> &output) {
+               KernelPipeline &kp = kernels_[static_cast<size_t>(c.kernel)]->kp;
+               kp.batch.set(static_cast<int32_t>(batch));
+               for (size_t i = 0; i < inputs.size(); ++i)
+                 kp.inputs[i].set(inputs[i]);
+               kp.pipeline.realize(output, target_);
+             });
   std::map<std::string, Tensor> out;
   for (const NamedSlot &o : fp->outputs)
     out[o.name] = read(slots[o.slot], plan_.slots[o.slot].type, batch);

@@ -11,11 +11,22 @@
 #include "codegen/Kernels.h"
 #include "ir/Interpreter.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 namespace netc::codegen {
+
+/// Realizes one kernel call on its input and output buffers.
+using RunKernel = std::function<void(const KernelCall &, const std::vector<Halide::Buffer<>> &inputs,
+                                     Halide::Buffer<> &output)>;
+
+/// Runs `call` of `plan` as the driver does, on host buffers `slots` (one
+/// per slot, dense, at `batch`): a kernel through `run`, or a scan loop,
+/// whose body's kernels `run` gets on per-step views of the slots.
+void run_call(const ModelPlan &plan, const KernelCall &call, std::vector<Halide::Buffer<>> &slots,
+              int64_t batch, const RunKernel &run);
 
 class JitModel {
 public:

@@ -142,6 +142,29 @@ bool reads_pointwise(const Function &f, const Kernel &k, ValueId p) {
   return true;
 }
 
+/// Dense strides of `shape` in elements, IR order (outermost first); the
+/// batch may only be the outermost dimension.
+std::vector<int64_t> dense_strides(const Shape &shape) {
+  std::vector<int64_t> st(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) {
+    NETC_ASSERT(shape[d] != kBatch, "codegen: the batch must be the outermost dimension");
+    st[d - 1] = st[d] * shape[d];
+  }
+  return st;
+}
+
+/// One kernel or one scan loop of a function, in run order.
+struct Step {
+  std::vector<ValueId> members; // a kernel's nodes (its root last)
+  std::vector<ValueId> scans;   // a loop: its sibling scans, in order
+};
+
+bool same_loop(const Node &a, const Node &b) {
+  return a.operands == b.operands && a.attrs.get_str("body") == b.attrs.get_str("body") &&
+         a.attrs.get_int("axis") == b.attrs.get_int("axis") &&
+         a.attrs.get_int("reverse") == b.attrs.get_int("reverse");
+}
+
 class Planner {
 public:
   Planner(const Module &m, const std::string &target, const std::string &schedule)
@@ -152,15 +175,36 @@ public:
       param_slot_[p.name] = static_cast<int>(plan_.slots.size());
       plan_.slots.push_back({p.type, p.kind == ParamKind::Param ? "param" : "state", p.name});
     }
+    std::vector<std::string> bodies = scan_bodies(m_);
     for (const Function &f : m_.functions)
-      plan_.functions.push_back(plan_function(f));
+      if (std::find(bodies.begin(), bodies.end(), f.name) == bodies.end())
+        plan_.functions.push_back(plan_function(f));
     return std::move(plan_);
   }
 
 private:
+  using FreeSlots = std::map<std::string, std::vector<int>>;
+
   int new_slot(const TensorType &t, const char *role, const std::string &name) {
     plan_.slots.push_back({t, role, name});
     return static_cast<int>(plan_.slots.size() - 1);
+  }
+
+  /// A slot for a kernel's output `root` of type `t`: its own for a result,
+  /// else a free temporary of `pool` (or a new one added to it).
+  int take_slot(const TensorType &t, bool result, ValueId root, FreeSlots &free, FreeSlots &pool) {
+    plan_.temp_values.push_back(t);
+    std::vector<int> &avail = free[t.str()];
+    if (result)
+      return new_slot(t, "temp", "%" + std::to_string(root));
+    if (!avail.empty()) {
+      int s = avail.back();
+      avail.pop_back();
+      return s;
+    }
+    int s = new_slot(t, "temp", "%" + std::to_string(root));
+    pool[t.str()].push_back(s);
+    return s;
   }
 
   int intern_kernel(Kernel k) {
@@ -177,36 +221,95 @@ private:
     return index;
   }
 
-  FunctionPlan plan_function(const Function &f) {
-    FunctionPlan fp;
-    fp.name = f.name;
-    size_t n = f.nodes.size();
-    std::vector<bool> is_result(n, false);
+  const Function &function(const std::string &name) const {
+    for (const Function &f : m_.functions)
+      if (f.name == name)
+        return f;
+    NETC_ASSERT(false, "codegen: no function @" + name);
+    return m_.functions.front();
+  }
+
+  static std::vector<bool> results_of(const Function &f) {
+    std::vector<bool> is_result(f.nodes.size(), false);
     for (const NamedValue &o : f.outputs)
       is_result[o.value] = true;
     for (const Update &u : f.updates)
       is_result[u.value] = true;
+    return is_result;
+  }
 
+  /// The steps of `f` in run order, with `in_slot` marking the values kept
+  /// in slots. A scan's operands are all in slots (an inline one, like a
+  /// constant initial state, gets a kernel of its own); sibling scans are
+  /// one step, at the first of them.
+  std::vector<Step> steps_of(const Function &f, const std::vector<bool> &is_result,
+                             std::vector<bool> &in_slot) {
     std::vector<std::vector<ValueId>> groups = kernel_groups(f, is_result);
-    std::vector<int> kernel_of(n, -1); // for roots only: index into groups
-    std::vector<bool> in_slot(n, false);
-    for (size_t k = 0; k < groups.size(); ++k) {
-      kernel_of[groups[k].back()] = static_cast<int>(k);
-      in_slot[groups[k].back()] = true;
-    }
-    for (size_t i = 0; i < n; ++i)
-      if (f.nodes[i].op == OpKind::Arg || f.nodes[i].op == OpKind::Param)
+    in_slot.assign(f.nodes.size(), false);
+    for (const auto &g : groups)
+      in_slot[g.back()] = true;
+    for (size_t i = 0; i < f.nodes.size(); ++i)
+      if (is_leaf(f.nodes[i]))
         in_slot[i] = true;
+    bool added = false;
+    for (const Node &n : f.nodes)
+      if (n.op == OpKind::Scan)
+        for (ValueId o : n.operands)
+          if (!in_slot[o]) {
+            groups.push_back({o});
+            in_slot[o] = true;
+            added = true;
+          }
+    if (added)
+      std::sort(groups.begin(), groups.end(),
+                [](const auto &a, const auto &b) { return a.back() < b.back(); });
+    std::vector<Step> steps;
+    for (auto &g : groups) {
+      const Node &root = f.node(g.back());
+      if (root.op != OpKind::Scan) {
+        steps.push_back({std::move(g), {}});
+        continue;
+      }
+      NETC_ASSERT(g.size() == 1, "@" + f.name + ": a scan shares its kernel");
+      auto sibling = std::find_if(steps.begin(), steps.end(), [&](const Step &s) {
+        return !s.scans.empty() && same_loop(f.node(s.scans[0]), root);
+      });
+      if (sibling != steps.end())
+        sibling->scans.push_back(g.back());
+      else
+        steps.push_back({{}, {g.back()}});
+    }
+    return steps;
+  }
 
-    // Kernels, their inputs, and the last call that reads each value.
+  FunctionPlan plan_function(const Function &f) {
+    FunctionPlan fp;
+    fp.name = f.name;
+    size_t n = f.nodes.size();
+    std::vector<bool> is_result = results_of(f);
+    std::vector<bool> in_slot;
+    std::vector<Step> steps = steps_of(f, is_result, in_slot);
+
+    // Kernels (a loop: its operands as inputs), and the last step that
+    // reads each value.
     std::vector<Kernel> kernels;
     std::vector<int> last_use(n, -1);
-    for (size_t k = 0; k < groups.size(); ++k) {
-      kernels.push_back(make_kernel(f, groups[k], in_slot));
+    for (size_t k = 0; k < steps.size(); ++k) {
+      if (steps[k].scans.empty()) {
+        kernels.push_back(make_kernel(f, steps[k].members, in_slot));
+      } else {
+        Kernel loop;
+        loop.function = &f;
+        loop.nodes = steps[k].scans;
+        for (ValueId o : f.node(steps[k].scans[0]).operands)
+          if (std::find(loop.inputs.begin(), loop.inputs.end(), o) == loop.inputs.end())
+            loop.inputs.push_back(o);
+        kernels.push_back(std::move(loop));
+      }
       for (ValueId v : kernels.back().inputs)
         last_use[v] = static_cast<int>(k);
     }
-    std::vector<int> in_place = in_place_updates(f, kernels, is_result);
+    std::vector<int> in_place = in_place_updates(f, steps, kernels);
 
     std::vector<int> slot(n, -1);
     for (size_t i = 0; i < n; ++i) {
@@ -220,38 +323,36 @@ private:
     }
     // Slots of temporaries: taken at the producing call, given back after
     // the last call that reads them.
-    std::map<std::string, std::vector<int>> free = pool_;
+    FreeSlots free = pool_;
     for (size_t k = 0; k < kernels.size(); ++k) {
-      ValueId root = kernels[k].nodes.back();
-      const TensorType &t = f.type(root);
-      // Autoschedulers may recompute overlapping tails: no aliasing for them.
-      if (in_place[k] >= 0 && schedule_ == "manual") {
-        slot[root] = in_place[k];
-        kernels[k].exact_tails = true;
-      } else {
-        plan_.temp_values.push_back(t);
-        std::vector<int> &avail = free[t.str()];
-        if (is_result[root]) {
-          slot[root] = new_slot(t, "temp", "%" + std::to_string(root));
-        } else if (!avail.empty()) {
-          slot[root] = avail.back();
-          avail.pop_back();
+      std::vector<ValueId> inputs = kernels[k].inputs;
+      std::vector<ValueId> roots = steps[k].scans;
+      if (roots.empty())
+        roots = {kernels[k].nodes.back()};
+      for (ValueId root : roots) {
+        // Autoschedulers may recompute overlapping tails: no aliasing for them.
+        if (in_place[k] >= 0 && schedule_ == "manual") {
+          slot[root] = in_place[k];
+          kernels[k].exact_tails = true;
         } else {
-          slot[root] = new_slot(t, "temp", "%" + std::to_string(root));
-          pool_[t.str()].push_back(slot[root]);
+          slot[root] = take_slot(f.type(root), is_result[root], root, free, pool_);
         }
       }
-      std::vector<ValueId> inputs = kernels[k].inputs;
-      KernelCall call{intern_kernel(std::move(kernels[k])), {}, slot[root]};
+      KernelCall call{-1, {}, slot[roots[0]]};
       for (ValueId v : inputs)
         call.inputs.push_back(slot[v]);
+      if (steps[k].scans.empty())
+        call.kernel = intern_kernel(std::move(kernels[k]));
+      else
+        call.loop = plan_loop(f, steps[k].scans, slot, free);
       fp.calls.push_back(std::move(call));
       // Give back what this call was the last to read (and a value nobody reads).
       for (ValueId v : inputs)
         if (last_use[v] == static_cast<int>(k))
           release(f, v, slot, is_result, free);
-      if (last_use[root] < 0)
-        release(f, root, slot, is_result, free);
+      for (ValueId root : roots)
+        if (last_use[root] < 0)
+          release(f, root, slot, is_result, free);
     }
     for (const NamedValue &o : f.outputs)
       fp.outputs.push_back({o.name, slot[o.value]});
@@ -264,13 +365,186 @@ private:
     return fp;
   }
 
-  /// For each kernel, the parameter slot it may write in place, or -1.
-  std::vector<int> in_place_updates(const Function &f, const std::vector<Kernel> &kernels,
-                                    const std::vector<bool> &is_result) {
+  /// A view of `slot` at one step along `axis` (see View).
+  int add_view(int slot, int64_t axis, int shift, int first) {
+    const TensorType &base = plan_.slots[static_cast<size_t>(slot)].type;
+    View v;
+    v.slot = slot;
+    v.type = base;
+    v.type.shape.erase(v.type.shape.begin() + axis);
+    std::vector<int64_t> st = dense_strides(base.shape);
+    v.step_stride = st[static_cast<size_t>(axis)];
+    for (size_t d = base.shape.size(); d-- > 0;)
+      if (static_cast<int64_t>(d) != axis)
+        v.strides.push_back(st[d]);
+    std::vector<int64_t> dense = dense_strides(v.type.shape);
+    v.first_strides.assign(dense.rbegin(), dense.rend());
+    v.shift = shift;
+    v.first = first;
+    plan_.views.push_back(std::move(v));
+    return view_buffer(static_cast<int>(plan_.views.size() - 1));
+  }
+
+  /// A one-node helper function of `op` over arguments of type `t`, kept
+  /// in the plan (a copy is a reshape to the same shape).
+  const Function &helper(OpKind op, const TensorType &t) {
+    std::string key = std::string(op_name(op)) + ":" + t.str();
+    auto it = helper_index_.find(key);
+    if (it != helper_index_.end())
+      return *plan_.helpers[it->second];
+    auto f = std::make_shared<Function>();
+    f->name = op == OpKind::Add ? "scan.accumulate" : "scan.copy";
+    int arity = op == OpKind::Add ? 2 : 1;
+    for (int i = 0; i < arity; ++i) {
+      Node a{OpKind::Arg, t, {}, {}, {}};
+      a.attrs.set("index", static_cast<int64_t>(i));
+      a.attrs.set("name", std::string(1, static_cast<char>('a' + i)));
+      f->nodes.push_back(std::move(a));
+    }
+    Node n{op, t, {}, {}, {}};
+    for (int i = 0; i < arity; ++i)
+      n.operands.push_back(i);
+    if (op == OpKind::Reshape)
+      n.attrs.set("shape", t.shape);
+    f->nodes.push_back(std::move(n));
+    f->outputs.push_back({"out", arity});
+    helper_index_[key] = plan_.helpers.size();
+    plan_.helpers.push_back(std::move(f));
+    return *plan_.helpers.back();
+  }
+
+  /// A call of helper `op` reading `inputs` and writing `out`.
+  KernelCall helper_call(OpKind op, const TensorType &t, std::vector<int> inputs, int out) {
+    const Function &h = helper(op, t);
+    Kernel k;
+    k.function = &h;
+    k.nodes = {static_cast<ValueId>(h.nodes.size() - 1)};
+    for (size_t i = 0; i + 1 < h.nodes.size(); ++i)
+      k.inputs.push_back(static_cast<ValueId>(i));
+    k.exact_tails = op == OpKind::Add; // in place: out is inputs[0]
+    return {intern_kernel(std::move(k)), std::move(inputs), out};
+  }
+
+  /// The loop of sibling scans `scans` of `f`, whose result slots are set
+  /// in `slot`: plans the body's kernels on per-step views. `free` is the
+  /// caller's free temporaries (for the stacked state when no sibling
+  /// returns it).
+  int plan_loop(const Function &f, const std::vector<ValueId> &scans, const std::vector<int> &slot,
+                FreeSlots &free) {
+    const Node &lead = f.node(scans[0]);
+    const Function &body = function(lead.attrs.get_str("body"));
+    int64_t axis = lead.attrs.get_int("axis");
+    size_t nseq = lead.operands.size() - 1;
+    ScanLoop loop;
+    loop.body = body.name;
+    loop.reverse = lead.attrs.get_int("reverse") == 1;
+    loop.steps = f.type(lead.operands[0]).shape[static_cast<size_t>(axis)];
+
+    // The state lives in a stacked slot: output 0's, or a temporary.
+    int state = -1, state_temp = -1;
+    for (ValueId s : scans)
+      if (f.node(s).attrs.get_int("output") == 0)
+        state = slot[s];
+    if (state < 0) {
+      TensorType stacked = f.type(lead.operands.back());
+      stacked.shape.insert(stacked.shape.begin() + axis, loop.steps);
+      state = state_temp = take_slot(stacked, false, scans[0], free, pool_);
+    }
+    std::vector<ValueId> args = body.args();
+    NETC_ASSERT(args.size() == nseq + 1, "@" + body.name + ": arguments do not match its scan");
+    std::vector<int> buffer(body.nodes.size(), 0);
+    std::vector<bool> has_buffer(body.nodes.size(), false);
+    for (size_t i = 0; i < args.size(); ++i) {
+      buffer[args[i]] = i < nseq ? add_view(slot[lead.operands[i]], axis, 0, -1)
+                                 : add_view(state, axis, 1, slot[lead.operands.back()]);
+      has_buffer[args[i]] = true;
+    }
+    for (size_t i = 0; i < body.nodes.size(); ++i)
+      if (body.nodes[i].op == OpKind::Param) {
+        buffer[i] = param_slot_.at(body.nodes[i].attrs.get_str("name"));
+        has_buffer[i] = true;
+      }
+
+    // Where each selected body output goes at every step.
+    struct Target {
+      ValueId value;
+      int buffer;   // a view (stacked) or the sum's slot
+      bool sum;
+      bool written = false;
+    };
+    std::vector<Target> targets = {{body.outputs[0].value, add_view(state, axis, 0, -1), false}};
+    for (ValueId s : scans) {
+      const Node &scan = f.node(s);
+      int64_t j = scan.attrs.get_int("output");
+      if (j == 0)
+        continue;
+      ValueId v = body.outputs[static_cast<size_t>(j)].value;
+      bool sum = scan.attrs.get_int("sum") == 1;
+      targets.push_back({v, sum ? slot[s] : add_view(slot[s], axis, 0, -1), sum});
+      if (sum)
+        loop.zero.push_back(slot[s]);
+    }
+
+    std::vector<bool> is_result = results_of(body);
+    std::vector<bool> in_slot;
+    std::vector<Step> steps = steps_of(body, is_result, in_slot);
+    std::vector<Kernel> kernels;
+    std::vector<int> last_use(body.nodes.size(), -1);
+    for (size_t k = 0; k < steps.size(); ++k) {
+      NETC_ASSERT(steps[k].scans.empty(), "@" + body.name + ": a scan inside a scan's body");
+      kernels.push_back(make_kernel(body, steps[k].members, in_slot));
+      for (ValueId v : kernels.back().inputs)
+        last_use[v] = static_cast<int>(k);
+    }
+    FreeSlots body_free = body_pool_;
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      ValueId root = kernels[k].nodes.back();
+      // A stacked output (the new state first) is written straight into its
+      // view; other values take slots of the bodies' pool.
+      for (Target &t : targets)
+        if (!has_buffer[root] && !t.sum && !t.written && t.value == root) {
+          buffer[root] = t.buffer;
+          has_buffer[root] = t.written = true;
+        }
+      if (!has_buffer[root]) {
+        buffer[root] = take_slot(body.type(root), is_result[root], root, body_free, body_pool_);
+        has_buffer[root] = true;
+      }
+      std::vector<ValueId> inputs = kernels[k].inputs;
+      KernelCall call{intern_kernel(std::move(kernels[k])), {}, buffer[root]};
+      for (ValueId v : inputs)
+        call.inputs.push_back(buffer[v]);
+      loop.calls.push_back(std::move(call));
+      for (ValueId v : inputs)
+        if (last_use[v] == static_cast<int>(k) && !is_view(buffer[v]))
+          release(body, v, buffer, is_result, body_free);
+      if (last_use[root] < 0 && !is_view(buffer[root]))
+        release(body, root, buffer, is_result, body_free);
+    }
+    // Outputs not written in place: copied into their view, or added to
+    // their sum.
+    for (const Target &t : targets) {
+      if (t.written)
+        continue;
+      NETC_ASSERT(has_buffer[t.value], "@" + body.name + ": an output is in no buffer");
+      const TensorType &type = body.type(t.value);
+      loop.calls.push_back(t.sum ? helper_call(OpKind::Add, type, {t.buffer, buffer[t.value]}, t.buffer)
+                                 : helper_call(OpKind::Reshape, type, {buffer[t.value]}, t.buffer));
+    }
+    if (state_temp >= 0)
+      free[plan_.slots[static_cast<size_t>(state_temp)].type.str()].push_back(state_temp);
+    plan_.loops.push_back(std::move(loop));
+    return static_cast<int>(plan_.loops.size() - 1);
+  }
+
+  /// For each step, the parameter slot its kernel may write in place, or -1.
+  std::vector<int> in_place_updates(const Function &f, const std::vector<Step> &steps,
+                                    const std::vector<Kernel> &kernels) {
     std::vector<int> out(kernels.size(), -1);
     std::map<ValueId, int> kernel_of_root;
     for (size_t k = 0; k < kernels.size(); ++k)
-      kernel_of_root[kernels[k].nodes.back()] = static_cast<int>(k);
+      if (steps[k].scans.empty())
+        kernel_of_root[kernels[k].nodes.back()] = static_cast<int>(k);
     std::set<ValueId> written;
     for (const Update &u : f.updates) {
       auto it = kernel_of_root.find(u.value);
@@ -278,6 +552,12 @@ private:
         continue;
       int k = it->second;
       bool safe = true;
+      // A later loop whose body reads the parameter needs its old value.
+      for (size_t later = static_cast<size_t>(k) + 1; later < kernels.size() && safe; ++later)
+        if (!steps[later].scans.empty())
+          for (const Node &n : function(f.node(steps[later].scans[0]).attrs.get_str("body")).nodes)
+            if (n.op == OpKind::Param && n.attrs.get_str("name") == u.param)
+              safe = false;
       for (size_t i = 0; i < f.nodes.size() && safe; ++i) {
         const Node &n = f.nodes[i];
         if (n.op != OpKind::Param || n.attrs.get_str("name") != u.param)
@@ -290,7 +570,6 @@ private:
         if (safe && std::find(in.begin(), in.end(), p) != in.end())
           safe = reads_pointwise(f, kernels[k], p);
       }
-      (void)is_result;
       if (safe)
         out[k] = param_slot_.at(u.param);
     }
@@ -300,7 +579,7 @@ private:
   /// Returns the slot of temporary `v` to the free list (results and leaves
   /// keep theirs).
   void release(const Function &f, ValueId v, const std::vector<int> &slot,
-               const std::vector<bool> &is_result, std::map<std::string, std::vector<int>> &free) {
+               const std::vector<bool> &is_result, FreeSlots &free) {
     const Node &node = f.node(v);
     if (is_result[v] || node.op == OpKind::Arg || node.op == OpKind::Param)
       return;
@@ -313,22 +592,49 @@ private:
   std::string target_, schedule_;
   ModelPlan plan_;
   /// Every pooled temporary slot, by type: all free when a function starts.
-  std::map<std::string, std::vector<int>> pool_;
+  FreeSlots pool_;
+  /// The same for scan bodies, which run while their callers' values live.
+  FreeSlots body_pool_;
   std::map<std::string, int> param_slot_;
   std::map<std::string, int> kernel_index_;
+  std::map<std::string, size_t> helper_index_;
 };
 
 } // namespace
 
-std::string codegen_unsupported(const Module &m, Loc *loc) {
+std::vector<std::string> scan_bodies(const Module &m) {
+  std::vector<std::string> bodies;
   for (const Function &f : m.functions)
+    for (const Node &n : f.nodes)
+      if (n.op == OpKind::Scan &&
+          std::find(bodies.begin(), bodies.end(), n.attrs.get_str("body")) == bodies.end())
+        bodies.push_back(n.attrs.get_str("body"));
+  return bodies;
+}
+
+std::string codegen_unsupported(const Module &m, Loc *loc) {
+  std::vector<std::string> bodies = scan_bodies(m);
+  for (const Function &f : m.functions) {
+    if (std::find(bodies.begin(), bodies.end(), f.name) == bodies.end())
+      continue;
     for (const Node &n : f.nodes)
       if (n.op == OpKind::Scan) {
         *loc = n.loc;
-        return "the native code generator does not run `scan` yet (recurrent layers); "
-               "`netc train` trains this model with the reference interpreter";
+        return "the native code generator does not run a scan inside a scan's body (@" + f.name +
+               "); `netc train` trains this model with the reference interpreter";
       }
+  }
   return {};
+}
+
+ViewStep view_step(const View &v, const ScanLoop &loop, int64_t k) {
+  int64_t t = loop.reverse ? loop.steps - 1 - k : k;
+  if (v.shift == 0)
+    return {v.slot, t * v.step_stride, v.strides};
+  if (k == 0)
+    return {v.first, 0, v.first_strides};
+  int64_t prev = loop.reverse ? t + 1 : t - 1;
+  return {v.slot, prev * v.step_stride, v.strides};
 }
 
 ModelPlan plan_model(const Module &m, const std::string &target, const std::string &schedule) {

@@ -26,11 +26,22 @@
 // Kernels scheduled by an autoscheduler (which may recompute overlapping
 // tails) never write in place.
 //
+// Scans (docs/recurrence.md): the sibling scans of one loop (same body,
+// operands and direction) become one call with `loop` set: a ScanLoop that
+// runs its body's kernels once per time step, on per-step views of the
+// sequence, state and stacked result slots (no copies, no unrolling). The
+// state always lives in a stacked slot (the scan's output 0, or a temporary
+// of that shape), so step t reads step t-1's slice; summed outputs are
+// accumulated in place by an `add` kernel after each step. A body's slots
+// are its own (its pool of temporaries is shared by all bodies, which never
+// run at the same time), since a body runs while its caller's values live.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "ir/IR.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,10 +73,40 @@ struct Kernel {
   int64_t batch_estimate = 64;
 };
 
+/// Buffers of a call: a slot (>= 0), or view `v` written as -1 - v.
+inline int view_buffer(int view) { return -1 - view; }
+inline bool is_view(int buffer) { return buffer < 0; }
+inline int view_index(int buffer) { return -1 - buffer; }
+
 struct KernelCall {
-  int kernel;              // index into ModelPlan::kernels
-  std::vector<int> inputs; // slots, in the kernel's argument order
-  int output;              // slot
+  int kernel;              // index into ModelPlan::kernels; -1 for a loop
+  std::vector<int> inputs; // buffers, in the kernel's argument order (a loop: its operands)
+  int output;              // buffer (a loop: its first result's slot)
+  int loop = -1;           // index into ModelPlan::loops, or -1
+};
+
+/// One time step of a slot along a scan's axis: the buffer a body reads or
+/// writes at step t, with the slot's strides (Halide order: innermost
+/// first). `shift` 1 views the previous step in loop order, and slot
+/// `first` (densely) at the first step: a body's state argument.
+struct View {
+  int slot;
+  TensorType type; // one step's type: the slot's without the axis
+  std::vector<int64_t> strides;       // per Halide dimension of `type`
+  std::vector<int64_t> first_strides; // of `first` (dense), with shift 1
+  int64_t step_stride = 0;            // elements between consecutive steps
+  int shift = 0;
+  int first = -1;
+};
+
+struct ScanLoop {
+  std::string body;
+  int64_t steps = 0;
+  bool reverse = false;
+  /// The body's kernels, run in order at every step (views and slots).
+  std::vector<KernelCall> calls;
+  /// Slots zeroed before the first step (summed outputs).
+  std::vector<int> zero;
 };
 
 struct Copy {
@@ -89,6 +130,11 @@ struct ModelPlan {
   std::vector<Slot> slots;
   std::vector<Kernel> kernels;
   std::vector<FunctionPlan> functions;
+  std::vector<View> views;
+  std::vector<ScanLoop> loops;
+  /// Small functions codegen adds (a copy, an accumulation) that kernels
+  /// point into; shared so kernels stay valid when the plan moves.
+  std::vector<std::shared_ptr<Function>> helpers;
   /// The type of every kernel output that is not written in place, over all
   /// functions: what the temporaries would take without slot reuse.
   std::vector<TensorType> temp_values;
@@ -104,6 +150,20 @@ int64_t arena_bytes(const ModelPlan &plan, int64_t batch);
 /// The same without slot reuse (one buffer per kernel output).
 int64_t unshared_temp_bytes(const ModelPlan &plan, int64_t batch);
 
+/// The functions of `m` that scans run as bodies (planned inside their
+/// callers' loops, not as functions of their own).
+std::vector<std::string> scan_bodies(const Module &m);
+
+/// The host address offset (in elements) and Halide dimensions of view `v`
+/// at loop iteration `k` (0-based, in loop order) of `loop`, at `batch`;
+/// `*slot` is the slot the view reads at that step.
+struct ViewStep {
+  int slot;
+  int64_t offset;
+  std::vector<int64_t> strides;
+};
+ViewStep view_step(const View &v, const ScanLoop &loop, int64_t k);
+
 /// Plans `m` (after the pass pipeline) for `target` (a Halide target string,
 /// part of every kernel's symbol so objects for different targets never mix)
 /// with the kernels scheduled by `schedule` (see Kernel::schedule).
@@ -111,8 +171,7 @@ ModelPlan plan_model(const Module &m, const std::string &target,
                      const std::string &schedule = "manual");
 
 /// Why `m` cannot be compiled natively ("" when it can), with the offending
-/// node's location in *loc: the driver does not run scans yet
-/// (docs/recurrence.md; `netc train` runs them in the interpreter).
+/// node's location in *loc: a scan inside a scan's body.
 std::string codegen_unsupported(const Module &m, Loc *loc);
 
 /// The schedules plan_model accepts.

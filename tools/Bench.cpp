@@ -20,6 +20,7 @@
 // which the AOT trainer does not pay.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/Jit.h"
 #include "codegen/Kernels.h"
 #include "ir/OpInfo.h"
 #include "tools/Driver.h"
@@ -209,10 +210,18 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
   std::vector<codegen::KernelPipeline> kps;
   std::vector<int> pipeline_of(plan.kernels.size(), -1);
   auto t_compile = Clock::now();
-  for (const codegen::KernelCall &call : fp->calls) {
-    if (pipeline_of[call.kernel] >= 0)
+  // Every kernel the function runs, scan bodies' included.
+  std::vector<int> used;
+  for (const codegen::KernelCall &call : fp->calls)
+    if (call.loop < 0)
+      used.push_back(call.kernel);
+    else
+      for (const codegen::KernelCall &c : plan.loops[call.loop].calls)
+        used.push_back(c.kernel);
+  for (int kernel : used) {
+    if (pipeline_of[kernel] >= 0)
       continue;
-    codegen::Kernel k = plan.kernels[call.kernel];
+    codegen::Kernel k = plan.kernels[kernel];
     try {
       kps.push_back(compile(k, target));
     } catch (const Halide::Error &e) {
@@ -228,15 +237,19 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
       k.schedule = "manual";
       kps.push_back(compile(k, target));
     }
-    pipeline_of[call.kernel] = static_cast<int>(kps.size() - 1);
+    pipeline_of[kernel] = static_cast<int>(kps.size() - 1);
   }
   double compile_s = std::chrono::duration<double>(Clock::now() - t_compile).count();
-  auto bind = [&](const codegen::KernelCall &call) -> codegen::KernelPipeline & {
-    codegen::KernelPipeline &kp = kps[pipeline_of[call.kernel]];
-    kp.batch.set(static_cast<int32_t>(batch));
-    for (size_t i = 0; i < call.inputs.size(); ++i)
-      kp.inputs[i].set(slots[call.inputs[i]]);
-    return kp;
+  auto run = [&](const codegen::KernelCall &call) {
+    codegen::run_call(plan, call, slots, batch,
+                      [&](const codegen::KernelCall &c, const std::vector<Halide::Buffer<>> &inputs,
+                          Halide::Buffer<> &output) {
+                        codegen::KernelPipeline &kp = kps[pipeline_of[c.kernel]];
+                        kp.batch.set(static_cast<int32_t>(batch));
+                        for (size_t i = 0; i < inputs.size(); ++i)
+                          kp.inputs[i].set(inputs[i]);
+                        kp.pipeline.realize(output, target);
+                      });
   };
 
   out << fmt::format("\n@{} at batch {}, schedule {} ({} kernels, JIT-compiled in {:.1f} s)\n",
@@ -246,28 +259,39 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
   double sum = 0, total_flops = 0;
   for (size_t c = 0; c < fp->calls.size(); ++c) {
     const codegen::KernelCall &call = fp->calls[c];
-    const codegen::Kernel &k = plan.kernels[call.kernel];
-    codegen::KernelPipeline &kp = bind(call);
-    Timing t = time_it([&] { kp.pipeline.realize(slots[call.output], target); }, o.reps);
-    double flops = kernel_flops(k, batch);
-    double bytes = codegen::buffer_bytes(plan.slots[call.output].type, batch);
-    for (int s : call.inputs)
-      bytes += codegen::buffer_bytes(plan.slots[s].type, batch);
+    Timing t = time_it([&] { run(call); }, o.reps);
+    double flops = 0, bytes = 0;
+    std::string ops, source;
+    if (call.loop >= 0) {
+      // A scan: its body's kernels at every step, timed as one row.
+      const codegen::ScanLoop &loop = plan.loops[call.loop];
+      for (const codegen::KernelCall &b : loop.calls)
+        flops += kernel_flops(plan.kernels[b.kernel], batch) * static_cast<double>(loop.steps);
+      ops = fmt::format("scan @{} x{}", loop.body, loop.steps);
+      const codegen::Kernel &first = plan.kernels[loop.calls.front().kernel];
+      source = where(sm, first.function->node(first.nodes.back()).loc);
+    } else {
+      const codegen::Kernel &k = plan.kernels[call.kernel];
+      flops = kernel_flops(k, batch);
+      bytes = codegen::buffer_bytes(plan.slots[call.output].type, batch);
+      for (int s : call.inputs)
+        bytes += codegen::buffer_bytes(plan.slots[s].type, batch);
+      ops = kernel_ops(k);
+      source = where(sm, k.function->node(k.nodes.back()).loc);
+    }
     double gflops = flops / t.median / 1e9;
     sum += t.median;
     total_flops += flops;
-    std::string ops = kernel_ops(k);
     if (ops.size() > 34)
       ops = ops.substr(0, 31) + "...";
     out << fmt::format("{:>3}  {:<34} {:<12} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.1f} {:>7.1f} {:>5.0f}%\n",
-                       c, ops, where(sm, k.function->node(k.nodes.back()).loc), t.median * 1e6,
-                       t.min * 1e6, t.max * 1e6, gflops, bytes / t.median / 1e9,
-                       100 * gflops / ceiling);
+                       c, ops, source, t.median * 1e6, t.min * 1e6, t.max * 1e6, gflops,
+                       bytes / t.median / 1e9, 100 * gflops / ceiling);
   }
   Timing step = time_it(
       [&] {
         for (const codegen::KernelCall &call : fp->calls)
-          bind(call).pipeline.realize(slots[call.output], target);
+          run(call);
       },
       o.reps);
   out << fmt::format("step: {:.1f} us measured (min {:.1f}, max {:.1f}), {:.1f} us summed over "

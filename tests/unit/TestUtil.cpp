@@ -1,6 +1,7 @@
 //===- TestUtil.cpp - Helpers shared by the unit tests --------------------===//
 #include "TestUtil.h"
 
+#include "codegen/Jit.h"
 #include "frontend/Frontend.h"
 #include "passes/Pipeline.h"
 
@@ -59,6 +60,31 @@ Module compile_net(const std::string &text) {
   INFO(errs.str());
   REQUIRE(ok);
   return std::move(*m);
+}
+
+const codegen::FunctionPlan &function_plan(const codegen::ModelPlan &p, const std::string &name) {
+  for (const codegen::FunctionPlan &f : p.functions)
+    if (f.name == name)
+      return f;
+  FAIL("no function " << name);
+  return p.functions[0];
+}
+
+void train_steps_match(const Module &m, codegen::JitModel &jit, ParamStore &interp,
+                       ParamStore &compiled, Pcg32 &rng, const BatchFn &batch,
+                       std::initializer_list<int64_t> batches) {
+  for (int64_t n : batches) {
+    INFO("batch " << n);
+    std::vector<Tensor> args = batch(rng, n);
+    CallResult r = interpret(m, *m.find_function("train_step"), args, interp);
+    apply_updates(interp, r);
+    std::map<std::string, Tensor> c = jit.call("train_step", args, compiled);
+    CHECK(c.at("loss")[0] == Approx(r.outputs.at("loss")[0]).epsilon(1e-4));
+  }
+  for (const ParamDecl &p : m.params) {
+    INFO("parameter " << p.name);
+    CHECK(max_rel_error(compiled.at(p.name), interp.at(p.name)) < 1e-4);
+  }
 }
 
 } // namespace netc::test

@@ -1,13 +1,20 @@
 //===- TestUtil.h - Helpers shared by the unit tests -----------*- C++ -*-===//
 #pragma once
 
+#include "codegen/Plan.h"
 #include "ir/Interpreter.h"
 #include "ir/IR.h"
 #include "ir/Random.h"
 
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <unistd.h>
+
+namespace netc::codegen {
+class JitModel;
+}
 
 namespace netc::test {
 
@@ -53,5 +60,19 @@ Tensor numeric_grad(const Function &f, const std::vector<Tensor> &args, ParamSto
 /// Parses and lowers .net source text, then runs the whole pipeline; fails
 /// the current test with the diagnostics on error.
 Module compile_net(const std::string &text);
+
+/// The plan of function `name` (fails the test if there is none).
+const codegen::FunctionPlan &function_plan(const codegen::ModelPlan &p, const std::string &name);
+
+/// Random arguments of a train step (inputs, then the label) at batch n.
+using BatchFn = std::function<std::vector<Tensor>(Pcg32 &rng, int64_t n)>;
+
+/// Runs compiled (`jit`) and interpreted train steps of `m` side by side on
+/// random batches of the sizes given: losses agree to float32 rounding (the
+/// kernels' dtype) accumulated over the steps, and so do the parameters
+/// after them; the interpreter runs in float64.
+void train_steps_match(const Module &m, codegen::JitModel &jit, ParamStore &interp,
+                       ParamStore &compiled, Pcg32 &rng, const BatchFn &batch,
+                       std::initializer_list<int64_t> batches);
 
 } // namespace netc::test

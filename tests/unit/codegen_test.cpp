@@ -49,26 +49,6 @@ std::vector<Tensor> batch(Pcg32 &rng, int64_t n) {
           random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
 }
 
-/// Runs compiled and interpreted train steps side by side on random batches
-/// of the sizes given: losses agree to float32 rounding (the kernels' dtype)
-/// accumulated over the steps, and so do the parameters after them; the
-/// interpreter runs in float64.
-void train_steps_match(const Module &m, JitModel &jit, ParamStore &interp, ParamStore &compiled, Pcg32 &rng,
-                       std::initializer_list<int64_t> batches) {
-  for (int64_t n : batches) {
-    INFO("batch " << n);
-    std::vector<Tensor> args = batch(rng, n);
-    CallResult r = interpret(*m.find_function("train_step"), args, interp);
-    apply_updates(interp, r);
-    std::map<std::string, Tensor> c = jit.call("train_step", args, compiled);
-    CHECK(c.at("loss")[0] == Approx(r.outputs.at("loss")[0]).epsilon(1e-4));
-  }
-  for (const ParamDecl &p : m.params) {
-    INFO("parameter " << p.name);
-    CHECK(max_rel_error(compiled.at(p.name), interp.at(p.name)) < 1e-4);
-  }
-}
-
 /// The module without fusion: one kernel per node (Plan.cpp's fallback).
 Module unfused(Module m) {
   for (Function &f : m.functions)
@@ -93,14 +73,6 @@ int64_t kernel_of(const Function &f, OpKind op, const std::string &param = "") {
         return n.attrs.get_int(kKernelAttr, -1);
   }
   return -2;
-}
-
-const FunctionPlan &function_plan(const ModelPlan &p, const std::string &name) {
-  for (const FunctionPlan &f : p.functions)
-    if (f.name == name)
-      return f;
-  FAIL("no function " << name);
-  return p.functions[0];
 }
 
 } // namespace
@@ -160,7 +132,7 @@ TEST_CASE("compiled train steps match the interpreter over several steps", "[cod
   JitModel jit(m);
   ParamStore interp = init_params(m, 42), compiled = interp;
   Pcg32 rng(5);
-  train_steps_match(m, jit, interp, compiled, rng, {13, 1, 7, 16, 5, 64});
+  train_steps_match(m, jit, interp, compiled, rng, batch, {13, 1, 7, 16, 5, 64});
   std::vector<Tensor> args = batch(rng, 9);
   std::map<std::string, Tensor> ce = jit.call("eval", args, compiled);
   CallResult ie = interpret(*m.find_function("eval"), args, interp);
@@ -254,7 +226,7 @@ TEST_CASE("a weight gradient with fewer static rows than a matmul tile compiles 
   JitModel jit(m);
   ParamStore interp = init_params(m, 3), compiled = interp;
   Pcg32 rng(11);
-  train_steps_match(m, jit, interp, compiled, rng, {13, 1, 8});
+  train_steps_match(m, jit, interp, compiled, rng, batch, {13, 1, 8});
 }
 
 TEST_CASE("a flattening reshape compiled as a row copy matches the interpreter", "[fusion]") {

@@ -1,0 +1,199 @@
+//===- scan_codegen_test.cpp - scans compiled as loops --------------------===//
+//
+// The native lowering of scan (docs/recurrence.md): compiled train steps,
+// held-out outputs and input gradients of recurrent models against the
+// reference interpreter (the JIT runs exactly the plan `netc build` emits:
+// one loop per group of sibling scans, the body's kernels on per-step
+// views), and the plan's shape: a scan is a loop whatever its length, not
+// an unrolled chain of kernels.
+//
+//===----------------------------------------------------------------------===//
+#include "TestUtil.h"
+
+#include "codegen/Driver.h"
+#include "codegen/Jit.h"
+#include "codegen/Plan.h"
+
+#include <catch2/catch.hpp>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+using namespace netc;
+using namespace netc::codegen;
+using namespace netc::test;
+
+namespace {
+
+/// A recurrent classifier over `steps` steps of 3 features, 3 classes.
+std::string model(const std::string &layers, int64_t steps = 5) {
+  return "model r(seq: f32[" + std::to_string(steps) + ", 3], label: class<3>) {\n" + layers +
+         "\n    output prob = softmax(logits)\n"
+         "    loss cross_entropy(logits, label)\n}\n"
+         "train r {\n    data = idx(\"x.gz\", \"y.gz\")\n"
+         "    optimizer = adam(lr: 0.05)\n    batch = 8\n    epochs = 1\n}\n";
+}
+
+const char *kRnn = R"(
+    h = scan x_t in seq, state = zeros(4) {
+        tanh(dense(x_t, 4, name: "W") + dense(state, 4, name: "U"))
+    }
+    logits = last(h) |> dense(3))";
+
+BatchFn batch_of(int64_t steps) {
+  return [steps](Pcg32 &rng, int64_t n) {
+    return std::vector<Tensor>{
+        random_tensor({n, steps, 3}, [&] { return rng.uniform(-1, 1); }),
+        random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
+  };
+}
+
+int loops_in(const FunctionPlan &f) {
+  int n = 0;
+  for (const KernelCall &c : f.calls)
+    n += c.loop >= 0;
+  return n;
+}
+
+/// Eval's probabilities and the saliency input gradient (a reversed scan
+/// that stacks the sequence's adjoint) agree, compiled vs interpreted.
+void outputs_match(const Module &m, JitModel &jit, ParamStore &params, Pcg32 &rng, int64_t steps) {
+  std::vector<Tensor> args = batch_of(steps)(rng, 6);
+  std::map<std::string, Tensor> ce = jit.call("eval", args, params);
+  CallResult ie = interpret(m, *m.find_function("eval"), args, params);
+  CHECK(max_rel_error(ce.at("prob"), ie.outputs.at("prob")) < 1e-4);
+  CHECK(ce.at("loss")[0] == Approx(ie.outputs.at("loss")[0]).epsilon(1e-4));
+  std::map<std::string, Tensor> cs = jit.call("saliency_loss", args, params);
+  CallResult is = interpret(m, *m.find_function("saliency_loss"), args, params);
+  Tensor &g = cs.at("grad.seq");
+  CHECK(max_rel_error(g, is.outputs.at("grad.seq")) < 1e-4);
+  // A gradient that reached every step (the first through the whole loop).
+  double first = 0, last = 0;
+  for (int64_t i = 0; i < 6; ++i)
+    for (int64_t f = 0; f < 3; ++f) {
+      first += std::abs(g[(i * steps) * 3 + f]);
+      last += std::abs(g[(i * steps + steps - 1) * 3 + f]);
+    }
+  CHECK(first > 0);
+  CHECK(last > 0);
+}
+
+} // namespace
+
+TEST_CASE("a vanilla RNN written with scan: compiled train steps match the interpreter",
+          "[codegen][scan]") {
+  Module m = compile_net(model(kRnn));
+  JitModel jit(m);
+  ParamStore interp = init_params(m, 7), compiled = interp;
+  Pcg32 rng(3);
+  train_steps_match(m, jit, interp, compiled, rng, batch_of(5), {7, 1, 13, 8});
+  outputs_match(m, jit, compiled, rng, 5);
+}
+
+TEST_CASE("stacked LSTM and GRU layers: compiled train steps match the interpreter",
+          "[codegen][scan]") {
+  Module m = compile_net(model(R"(
+    h = seq |> lstm(6, return_sequences: true) |> gru(5)
+    logits = h |> dense(3))"));
+  JitModel jit(m);
+  ParamStore interp = init_params(m, 2), compiled = interp;
+  Pcg32 rng(8);
+  train_steps_match(m, jit, interp, compiled, rng, batch_of(5), {5, 1, 9});
+  outputs_match(m, jit, compiled, rng, 5);
+}
+
+TEST_CASE("a scan is one loop whatever its length", "[codegen][scan]") {
+  ModelPlan short_plan = plan_model(compile_net(model(kRnn, 4)), "host");
+  ModelPlan long_plan = plan_model(compile_net(model(kRnn, 40)), "host");
+  CHECK(short_plan.kernels.size() == long_plan.kernels.size());
+  const FunctionPlan &step = function_plan(long_plan, "train_step");
+  CHECK(step.calls.size() == function_plan(short_plan, "train_step").calls.size());
+  // The forward scan and the gradient's reversed scan (its siblings, one
+  // per parameter gradient, share the loop).
+  REQUIRE(loops_in(step) == 2);
+  std::vector<const ScanLoop *> loops;
+  for (const KernelCall &c : step.calls)
+    if (c.loop >= 0)
+      loops.push_back(&long_plan.loops[c.loop]);
+  CHECK(loops[0]->steps == 40);
+  CHECK_FALSE(loops[0]->reverse);
+  CHECK(loops[0]->zero.empty());
+  CHECK(loops[1]->steps == 40);
+  CHECK(loops[1]->reverse);
+  // dW, dU and the two biases are sums over the steps, zeroed first.
+  CHECK(loops[1]->zero.size() == 4);
+  // Bodies are planned inside their callers' loops, not as functions.
+  for (const FunctionPlan &f : long_plan.functions)
+    CHECK(f.name.find(".scan.") == std::string::npos);
+}
+
+TEST_CASE("views step through the time axis, forwards and backwards", "[codegen][scan]") {
+  // seq [N, 5, 3]: one step is [N, 3] with N's stride 15, steps 3 apart.
+  View v;
+  v.slot = 4;
+  v.type = {DType::F32, {kBatch, 3}};
+  v.strides = {1, 15};
+  v.first_strides = {1, 3};
+  v.step_stride = 3;
+  ScanLoop fwd;
+  fwd.steps = 5;
+  CHECK(view_step(v, fwd, 0).offset == 0);
+  CHECK(view_step(v, fwd, 4).offset == 12);
+  ScanLoop back = fwd;
+  back.reverse = true;
+  CHECK(view_step(v, back, 0).offset == 12);
+  CHECK(view_step(v, back, 4).offset == 0);
+  // The state: the initial state's slot (dense) first, then the previous
+  // step in loop order.
+  v.shift = 1;
+  v.first = 9;
+  ViewStep s0 = view_step(v, back, 0);
+  CHECK(s0.slot == 9);
+  CHECK(s0.offset == 0);
+  CHECK(s0.strides == std::vector<int64_t>{1, 3});
+  ViewStep s1 = view_step(v, back, 1);
+  CHECK(s1.slot == 4);
+  CHECK(s1.offset == 12); // step 4, the one the reversed loop ran first
+  CHECK(s1.strides == std::vector<int64_t>{1, 15});
+  CHECK(view_step(v, fwd, 3).offset == 6);
+}
+
+TEST_CASE("the driver of a recurrent model is valid LLVM IR with one loop per scan group",
+          "[codegen][scan]") {
+  Module m = compile_net(model(kRnn));
+  ModelPlan plan = plan_model(m, "host");
+  llvm::LLVMContext ctx;
+  auto mod = emit_driver(ctx, m, plan, model_json(m, plan));
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  CHECK_FALSE(llvm::verifyModule(*mod, &es));
+  INFO(es.str());
+  llvm::Function *step = mod->getFunction("netc_fn_train_step");
+  REQUIRE(step);
+  int heads = 0;
+  for (const llvm::BasicBlock &bb : *step)
+    heads += bb.getName().startswith("scan.") && !bb.getName().startswith("scan.done");
+  CHECK(heads == 2);
+  CHECK(mod->getFunction("netc_fn_h.scan.step") == nullptr);
+}
+
+TEST_CASE("a scan inside a scan's body is refused with its location", "[codegen][scan]") {
+  Module m = compile_net(model(kRnn));
+  // Nest: the body scans a copy of itself.
+  Function inner = *m.find_function("h.scan.step");
+  inner.name = "inner";
+  m.functions.push_back(inner);
+  Function *body = nullptr;
+  for (Function &f : m.functions)
+    if (f.name == "h.scan.step")
+      body = &f;
+  REQUIRE(body);
+  Node scan{OpKind::Scan, body->type(body->outputs[0].value), {}, {}, Loc{}};
+  scan.loc.line = 12;
+  scan.attrs.set("body", std::string("inner"));
+  scan.attrs.set("axis", int64_t(0));
+  body->nodes.push_back(scan);
+  Loc where;
+  std::string why = codegen_unsupported(m, &where);
+  CHECK(why.find("a scan inside a scan's body (@h.scan.step)") != std::string::npos);
+  CHECK(where.line == 12);
+}

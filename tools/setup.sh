@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build git python3
+  build-essential cmake ninja-build git python3 python3-numpy
   libhalide14-0-dev llvm-14-dev llvm-14-tools
   libfmt-dev catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev
   libstb-dev fortunes dataset-fashion-mnist

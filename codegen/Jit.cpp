@@ -50,45 +50,65 @@ Halide::Buffer<> &resolve(int buffer, std::vector<Halide::Buffer<>> &slots,
 
 } // namespace
 
+namespace {
+
+/// Points the views of `loop`'s calls at step `k` of the slots.
+void point_views(const ModelPlan &plan, const ScanLoop &loop, int64_t k,
+                 std::vector<Halide::Buffer<>> &slots, int64_t batch,
+                 std::map<int, Halide::Buffer<>> &views) {
+  for (const KernelCall &c : loop.calls) {
+    std::vector<int> bufs = c.inputs;
+    bufs.push_back(c.output);
+    for (int b : bufs) {
+      if (!is_view(b))
+        continue;
+      const View &v = plan.views[static_cast<size_t>(view_index(b))];
+      ViewStep at = view_step(v, loop, k);
+      Halide::Buffer<> &base = slots[static_cast<size_t>(at.slot)];
+      std::vector<halide_dimension_t> dims;
+      for (int d = 0; d < v.type.rank(); ++d) {
+        int64_t e = v.type.shape[static_cast<size_t>(v.type.rank() - 1 - d)];
+        dims.emplace_back(0, static_cast<int32_t>(e == kBatch ? batch : e),
+                          static_cast<int32_t>(at.strides[static_cast<size_t>(d)]));
+      }
+      auto *host = static_cast<uint8_t *>(base.data()) + at.offset * base.type().bytes();
+      views[view_index(b)] = Halide::Buffer<>(base.type(), host, v.type.rank(), dims.data());
+    }
+  }
+}
+
+void run_one(const KernelCall &c, std::vector<Halide::Buffer<>> &slots,
+             std::map<int, Halide::Buffer<>> &views, const RunKernel &run) {
+  std::vector<Halide::Buffer<>> inputs;
+  for (int b : c.inputs)
+    inputs.push_back(resolve(b, slots, views));
+  run(c, inputs, resolve(c.output, slots, views));
+}
+
+} // namespace
+
 void run_call(const ModelPlan &plan, const KernelCall &call, std::vector<Halide::Buffer<>> &slots,
               int64_t batch, const RunKernel &run) {
   std::map<int, Halide::Buffer<>> views;
-  auto run_one = [&](const KernelCall &c) {
-    std::vector<Halide::Buffer<>> inputs;
-    for (int b : c.inputs)
-      inputs.push_back(resolve(b, slots, views));
-    run(c, inputs, resolve(c.output, slots, views));
-  };
   if (call.loop < 0) {
-    run_one(call);
+    run_one(call, slots, views, run);
     return;
   }
   const ScanLoop &loop = plan.loops[static_cast<size_t>(call.loop)];
   for (int s : loop.zero)
     std::memset(slots[static_cast<size_t>(s)].data(), 0, slots[static_cast<size_t>(s)].size_in_bytes());
   for (int64_t k = 0; k < loop.steps; ++k) {
-    for (const KernelCall &c : loop.calls) {
-      std::vector<int> bufs = c.inputs;
-      bufs.push_back(c.output);
-      for (int b : bufs) {
-        if (!is_view(b))
-          continue;
-        const View &v = plan.views[static_cast<size_t>(view_index(b))];
-        ViewStep at = view_step(v, loop, k);
-        Halide::Buffer<> &base = slots[static_cast<size_t>(at.slot)];
-        std::vector<halide_dimension_t> dims;
-        for (int d = 0; d < v.type.rank(); ++d) {
-          int64_t e = v.type.shape[static_cast<size_t>(v.type.rank() - 1 - d)];
-          dims.emplace_back(0, static_cast<int32_t>(e == kBatch ? batch : e),
-                            static_cast<int32_t>(at.strides[static_cast<size_t>(d)]));
-        }
-        auto *host = static_cast<uint8_t *>(base.data()) + at.offset * base.type().bytes();
-        views[view_index(b)] = Halide::Buffer<>(base.type(), host, v.type.rank(), dims.data());
-      }
-    }
+    point_views(plan, loop, k, slots, batch, views);
     for (const KernelCall &c : loop.calls)
-      run_one(c);
+      run_one(c, slots, views, run);
   }
+}
+
+void run_body_call(const ModelPlan &plan, const ScanLoop &loop, size_t c, int64_t k,
+                   std::vector<Halide::Buffer<>> &slots, int64_t batch, const RunKernel &run) {
+  std::map<int, Halide::Buffer<>> views;
+  point_views(plan, loop, k, slots, batch, views);
+  run_one(loop.calls[c], slots, views, run);
 }
 
 JitModel::JitModel(const Module &m, const Halide::Target &target)

@@ -188,6 +188,26 @@ codegen::KernelPipeline compile(const codegen::Kernel &k, const Halide::Target &
   return kp;
 }
 
+/// The kernels of a scan's body, each timed at the loop's middle step; the
+/// times are per step (the loop runs each `steps` times).
+void bench_loop_body(const codegen::ModelPlan &plan, const codegen::ScanLoop &loop,
+                     std::vector<Halide::Buffer<>> &slots, int64_t batch,
+                     const codegen::RunKernel &realize, const SourceManager &sm, int reps,
+                     double ceiling, std::ostream &out) {
+  for (size_t c = 0; c < loop.calls.size(); ++c) {
+    const codegen::Kernel &k = plan.kernels[loop.calls[c].kernel];
+    Timing t = time_it(
+        [&] { codegen::run_body_call(plan, loop, c, loop.steps / 2, slots, batch, realize); }, reps);
+    double gflops = kernel_flops(k, batch) / t.median / 1e9;
+    std::string ops = "  " + kernel_ops(k);
+    if (ops.size() > 34)
+      ops = ops.substr(0, 31) + "...";
+    out << fmt::format("{:>3}  {:<34} {:<12} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.1f} {:>7} {:>5.0f}%\n", "",
+                       ops, where(sm, k.function->node(k.nodes.back()).loc), t.median * 1e6,
+                       t.min * 1e6, t.max * 1e6, gflops, "/step", 100 * gflops / ceiling);
+  }
+}
+
 /// One schedule: every kernel of the function, then the whole step.
 /// Returns the measured whole-step time (seconds), or a negative value.
 double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptions &o,
@@ -240,16 +260,17 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
     pipeline_of[kernel] = static_cast<int>(kps.size() - 1);
   }
   double compile_s = std::chrono::duration<double>(Clock::now() - t_compile).count();
+  codegen::RunKernel realize = [&](const codegen::KernelCall &c,
+                                   const std::vector<Halide::Buffer<>> &inputs,
+                                   Halide::Buffer<> &output) {
+    codegen::KernelPipeline &kp = kps[pipeline_of[c.kernel]];
+    kp.batch.set(static_cast<int32_t>(batch));
+    for (size_t i = 0; i < inputs.size(); ++i)
+      kp.inputs[i].set(inputs[i]);
+    kp.pipeline.realize(output, target);
+  };
   auto run = [&](const codegen::KernelCall &call) {
-    codegen::run_call(plan, call, slots, batch,
-                      [&](const codegen::KernelCall &c, const std::vector<Halide::Buffer<>> &inputs,
-                          Halide::Buffer<> &output) {
-                        codegen::KernelPipeline &kp = kps[pipeline_of[c.kernel]];
-                        kp.batch.set(static_cast<int32_t>(batch));
-                        for (size_t i = 0; i < inputs.size(); ++i)
-                          kp.inputs[i].set(inputs[i]);
-                        kp.pipeline.realize(output, target);
-                      });
+    codegen::run_call(plan, call, slots, batch, realize);
   };
 
   out << fmt::format("\n@{} at batch {}, schedule {} ({} kernels, JIT-compiled in {:.1f} s)\n",
@@ -287,6 +308,8 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
     out << fmt::format("{:>3}  {:<34} {:<12} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.1f} {:>7.1f} {:>5.0f}%\n",
                        c, ops, source, t.median * 1e6, t.min * 1e6, t.max * 1e6, gflops,
                        bytes / t.median / 1e9, 100 * gflops / ceiling);
+    if (call.loop >= 0)
+      bench_loop_body(plan, plan.loops[call.loop], slots, batch, realize, sm, o.reps, ceiling, out);
   }
   Timing step = time_it(
       [&] {

@@ -355,6 +355,37 @@ TEST_CASE("every op's Halide lowering matches the interpreter", "[halide]") {
     }
 }
 
+TEST_CASE("tanh keeps float32 precision near zero, across its branch and where it saturates",
+          "[halide]") {
+  // The lowering computes tanh from exp (Elementwise.cpp): its error relative
+  // to tanh itself (not scaled by max(1, |y|) as above) must stay within a
+  // few float32 ulps for tiny arguments, both sides of the series' 1/4
+  // threshold, large ones and infinities.
+  Halide::Target target = Halide::get_jit_target_from_environment();
+  std::vector<double> xs = {0,    1e-30, 1e-8, 1e-4, 0.01, 0.0625, 0.2, 0.2499, 0.25, 0.2501,
+                            0.26, 0.3,   0.5,  1,    2.5,  5,      9,   20,     50,   1e4};
+  size_t n = xs.size();
+  for (size_t i = 0; i < n; ++i)
+    xs.push_back(-xs[i]);
+  xs.push_back(INFINITY);
+  xs.push_back(-INFINITY);
+  Case c{"tanh", OpKind::Tanh, {f32({static_cast<int64_t>(xs.size())})}};
+  OneOp o = build(c);
+  Compiled k = compile(c, o.f.node(o.result), target);
+  Tensor x(DType::F32, {static_cast<int64_t>(xs.size())});
+  x.data = xs;
+  k.inputs[0].set(to_buffer(x));
+  k.batch.set(1);
+  Halide::Buffer<> out(Halide::Float(32), {static_cast<int>(xs.size())});
+  k.pipeline.realize(out, target);
+  for (size_t i = 0; i < xs.size(); ++i) {
+    double want = std::tanh(static_cast<double>(static_cast<float>(xs[i])));
+    double got = out.as<float>()(static_cast<int>(i));
+    INFO("tanh(" << xs[i] << ") = " << got << ", want " << want);
+    CHECK(std::abs(got - want) <= 4e-7 * std::abs(want));
+  }
+}
+
 // Not part of the suite: GFLOP/s of the MLP's [64,784]x[784,512] matmul
 // kernel, JIT-compiled for the host. HL_NUM_THREADS sets the thread count.
 TEST_CASE("matmul [64,784]x[784,512] throughput", "[.][halide-bench]") {

@@ -3,6 +3,7 @@
 
 #include "ir/OpInfo.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -34,9 +35,77 @@ std::optional<ValueId> if_same_type(const Builder &b, const Node &n, ValueId v) 
 
 using Rule = std::optional<ValueId> (*)(Builder &, const Node &);
 
+/// A piece of a value along one axis: [begin, begin + size), `v` or zeros.
+struct Piece {
+  int64_t begin, size;
+  ValueId v; // kNoValue: a zero constant
+};
+
+/// `v` as pieces along `axis`: through concats on that axis, with zero
+/// constants marked.
+void pieces(const Builder &b, ValueId v, int64_t axis, int64_t begin, std::vector<Piece> &out) {
+  const Node &n = b.node(v);
+  int64_t size = b.type(v).shape[static_cast<size_t>(axis)];
+  if (n.op == OpKind::Concat && n.attrs.get_int("axis") == axis) {
+    pieces(b, n.operands[0], axis, begin, out);
+    pieces(b, n.operands[1], axis, begin + b.type(n.operands[0]).shape[static_cast<size_t>(axis)], out);
+  } else {
+    out.push_back({begin, size, is_splat(b, v, 0) ? kNoValue : v});
+  }
+}
+
+/// add(concat(a, b), concat(c, d)) cut at the same places along the axis is
+/// concat(a + c, b + d), and zero pieces drop out: the adjoint of a value
+/// read through several slices (an LSTM's gates) is a sum of zero-padded
+/// pieces, which becomes one concat of the pieces. Applies when every
+/// non-zero piece lies on the common cuts (only zeros are cut further).
+std::optional<ValueId> piecewise_add(Builder &b, const Node &n) {
+  if (n.op != OpKind::Add || b.type(n.operands[0]) != n.type || b.type(n.operands[1]) != n.type)
+    return std::nullopt;
+  int64_t axis = -1;
+  for (ValueId v : n.operands)
+    if (b.node(v).op == OpKind::Concat)
+      axis = b.node(v).attrs.get_int("axis");
+  if (axis < 0)
+    return std::nullopt;
+  std::vector<Piece> all;
+  pieces(b, n.operands[0], axis, 0, all);
+  pieces(b, n.operands[1], axis, 0, all);
+  std::set<int64_t> cuts;
+  for (const Piece &p : all)
+    if (p.v != kNoValue) {
+      cuts.insert(p.begin);
+      cuts.insert(p.begin + p.size);
+    }
+  cuts.insert(0);
+  cuts.insert(n.type.shape[static_cast<size_t>(axis)]);
+  // The result's pieces: the non-zero pieces on each interval, summed.
+  std::vector<int64_t> at(cuts.begin(), cuts.end());
+  std::vector<std::vector<ValueId>> terms(at.size() - 1);
+  for (const Piece &p : all) {
+    if (p.v == kNoValue)
+      continue;
+    size_t i = static_cast<size_t>(std::find(at.begin(), at.end(), p.begin) - at.begin());
+    if (at[i + 1] != p.begin + p.size)
+      return std::nullopt; // a value would have to be sliced
+    terms[i].push_back(p.v);
+  }
+  ValueId result = kNoValue;
+  for (size_t i = 0; i + 1 < at.size(); ++i) {
+    TensorType t = n.type;
+    t.shape[static_cast<size_t>(axis)] = at[i + 1] - at[i];
+    ValueId piece = terms[i].empty() ? b.constant(0.0, t) : terms[i][0];
+    for (size_t j = 1; j < terms[i].size(); ++j)
+      piece = b.add(piece, terms[i][j]);
+    result = result == kNoValue ? piece : b.op(OpKind::Concat, {result, piece}, Attrs{{"axis", axis}});
+  }
+  return result;
+}
+
 // Each rule sees a node whose operands are already simplified (ids in the new
 // function) and returns its replacement, or nullopt.
 const Rule kRules[] = {
+    piecewise_add,
     // x + 0 = x,  0 + x = x
     [](Builder &b, const Node &n) -> std::optional<ValueId> {
       if (n.op != OpKind::Add)

@@ -4,7 +4,9 @@
 #include "codegen/halide/Lower.h"
 
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
@@ -78,6 +80,26 @@ int64_t flatten_row(const Function &f, const Kernel &k) {
   return row;
 }
 
+/// The leaves of the concat tree at kernel `k`'s root along its axis: nested
+/// concats on the same axis computed in this kernel are looked through.
+std::vector<hl::Value> concat_pieces(const Function &f, const Kernel &k,
+                                     const std::map<ValueId, hl::Value> &values) {
+  int64_t axis = f.node(k.nodes.back()).attrs.get_int("axis");
+  std::vector<hl::Value> out;
+  std::function<void(ValueId)> walk = [&](ValueId v) {
+    const Node &n = f.node(v);
+    bool inside = std::find(k.nodes.begin(), k.nodes.end(), v) != k.nodes.end();
+    if (inside && n.op == OpKind::Concat && n.attrs.get_int("axis") == axis) {
+      walk(n.operands[0]);
+      walk(n.operands[1]);
+    } else {
+      out.push_back(values.at(v));
+    }
+  };
+  walk(k.nodes.back());
+  return out;
+}
+
 } // namespace
 
 KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &target) {
@@ -111,6 +133,8 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   }
   const Node &root = f.node(k.nodes.back());
   Halide::Func out = values.at(k.nodes.back()).func;
+  if (root.op == OpKind::Concat && k.schedule == "manual")
+    out = hl::lower_concat_root(root.type, root.attrs.get_int("axis"), concat_pieces(f, k, values));
   constrain([&](int d) { return out.output_buffer().dim(d); }, root.type);
   Halide::Pipeline pipeline(out);
   int64_t row = flatten_row(f, k);

@@ -32,6 +32,13 @@ Role role_of(const Node &n) {
     return Role::Inline;
   if (n.op == OpKind::MatMul)
     return Role::MatMul;
+  // A concat reads each element of one operand: pointwise arithmetic for
+  // fusion, so the pieces of a zero-padded adjoint sum (Simplify.cpp) are
+  // computed in the one kernel that writes them side by side, instead of
+  // a select per element inside every kernel that reads them (a matmul's
+  // inner loop).
+  if (n.op == OpKind::Concat)
+    return Role::Pointwise;
   // Movement ops are index arithmetic, recomputed where read; scatter_add
   // (Opaque: it accumulates) is a kernel of its own.
   if (std::strcmp(op_family(n.op), "Movement") == 0 &&

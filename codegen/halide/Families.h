@@ -48,6 +48,10 @@ inline constexpr const char *kInnerTag = "_inner";
 /// schedule_output vectorises along rows but never parallelises (ids repeat).
 inline constexpr const char *kScatterAdd = "scatter_add";
 
+/// Name prefix of lower_concat_root's Func: no pure step, one update per
+/// piece, each scheduled as a pointwise stage.
+inline constexpr const char *kConcatRoot = "concat_root";
+
 Halide::Func lower_leaf(const Node &n, const Halide::Expr &batch);
 Halide::Func lower_elementwise(const Node &n, std::span<const Value> in);
 Halide::Func lower_matmul(const Node &n, std::span<const Value> in, const Halide::Expr &batch);

@@ -50,6 +50,13 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
 /// Schedules `out`, a reshape that flattens trailing dimensions of a dense
 /// input whose innermost extent `row` divides out's innermost extent (the
 /// MLP's [N,28,28] -> [N,784]): a row-by-row vectorised copy.
+/// A kernel's root concat along IR `axis` of `pieces` (the leaves of nested
+/// concats on that axis, in order): written piece by piece, one update per
+/// piece over its own range, so every piece is computed once with dense
+/// loads and stores (the select of lower_op's concat evaluates both sides
+/// through clamped, gathered indices). Scheduled by schedule_output.
+Halide::Func lower_concat_root(const TensorType &type, int64_t axis, std::span<const Value> pieces);
+
 void schedule_flatten_copy(Halide::Func out, int64_t row, const Halide::Target &target);
 
 } // namespace netc::hl

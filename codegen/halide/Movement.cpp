@@ -146,6 +146,25 @@ Halide::Func lower_concat(const Node &n, const Value &a, const Value &b) {
   return out;
 }
 
+Halide::Func lower_concat_root(const TensorType &type, int64_t axis, std::span<const Value> pieces) {
+  std::vector<Halide::Var> v = make_vars(type.rank());
+  Halide::Func out(fresh_name(kConcatRoot));
+  out(v) = Halide::undef(Halide::Float(32));
+  int64_t begin = 0;
+  for (const Value &p : pieces) {
+    int64_t size = p.type.shape[static_cast<size_t>(axis)];
+    Halide::RDom r(0, static_cast<int>(size), "piece");
+    std::vector<Expr> at = ir_index(v), from = at;
+    at[axis] = r.x + static_cast<int>(begin);
+    from[axis] = r.x;
+    std::vector<Expr> lhs(at.rbegin(), at.rend());
+    out(lhs) = call_ir(p.func, from);
+    begin += size;
+  }
+  NETC_ASSERT(begin == type.shape[static_cast<size_t>(axis)], "concat pieces do not cover the axis");
+  return out;
+}
+
 // one_hot {classes}: out[i..., c] = labels[i...] == c ? 1 : 0 (out of range: all 0).
 Halide::Func lower_one_hot(const Node &n, const Value &labels) {
   std::vector<Halide::Var> v = make_vars(n.type.rank());

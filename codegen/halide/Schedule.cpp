@@ -126,14 +126,23 @@ struct MatmulBlock {
 /// `cols_extent`: the output's column count P when static, else 0. Narrow
 /// outputs use one vector: P lanes when P <= vw (the 10 classes of a
 /// classifier: no tail at all, LLVM splits the odd width), else vw lanes.
-MatmulBlock matmul_block(int vw, int64_t cols_extent) {
+/// `rows_extent`: the row count M when static, else 0. A static M below the
+/// 32-row tile takes the largest whole number of blocks that fits as its
+/// tile (24 rows for a [28, 512] weight gradient, whose two tiles overlap),
+/// so it runs the full-tile loop nest instead of the guarded one (9 times
+/// slower there); fewer rows than a block make the block.
+MatmulBlock matmul_block(int vw, int64_t cols_extent, int64_t rows_extent = 0) {
   // AVX-512: 8 rows x 2 vectors = 16 of 32 zmm accumulators; AVX2: 4 x 2 of 16.
-  int rows = vw >= 16 ? 8 : 4;
+  int rows = vw >= 16 ? 8 : 4, tile_rows = 32;
+  if (rows_extent > 0 && rows_extent < tile_rows) {
+    rows = static_cast<int>(std::min<int64_t>(rows, rows_extent));
+    tile_rows = static_cast<int>(rows_extent / rows * rows);
+  }
   if (cols_extent > 0 && cols_extent < 2 * vw) {
     int w = static_cast<int>(std::min<int64_t>(vw, cols_extent));
-    return MatmulBlock{w, w, rows, 32};
+    return MatmulBlock{w, w, rows, tile_rows};
   }
-  return MatmulBlock{2 * vw, vw, rows, 32};
+  return MatmulBlock{2 * vw, vw, rows, tile_rows};
 }
 
 /// The accumulator computed on its own (its consumer is not tileable): the
@@ -171,8 +180,9 @@ void tile_matmul_output(Stage s, const Var &j, const Var &i, const MatmulBlock &
 /// shift inwards at the edges, so every register block is full-sized and
 /// fully unrolled; smaller outputs (M or P below a tile, e.g. batch 1) take
 /// a guarded version of the same loop nest.
-void schedule_matmul(Func out, Func acc, int vw, bool exact, int64_t cols_extent) {
-  MatmulBlock b = matmul_block(vw, cols_extent);
+void schedule_matmul(Func out, Func acc, int vw, bool exact, int64_t cols_extent,
+                     int64_t rows_extent) {
+  MatmulBlock b = matmul_block(vw, cols_extent, rows_extent);
   Var j = out.args()[0], i = out.args()[1];
   Halide::OutputImageParam buf = out.output_buffer();
   Halide::Expr full = buf.dim(0).extent() >= b.cols && buf.dim(1).extent() >= b.tile_rows;
@@ -244,7 +254,8 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
       schedule_reduction(f, vw, 0);
   }
   if (acc) {
-    schedule_matmul(out, *acc, vw, exact_tails, inner_extent(n.type));
+    int64_t rows = n.type.rank() >= 2 ? n.type.shape[static_cast<size_t>(n.type.rank() - 2)] : 0;
+    schedule_matmul(out, *acc, vw, exact_tails, inner_extent(n.type), rows == kBatch ? 0 : rows);
     return;
   }
   if (starts_with(out.name(), kScatterAdd)) {
@@ -252,6 +263,25 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
     // ids may name one row), each row added as vectors.
     schedule_pointwise(out, out.args(), vw, 0, true, exact_tails);
     out.update().vectorize(out.args()[0], vw, TailStrategy::GuardWithIf);
+    return;
+  }
+  if (starts_with(out.name(), kConcatRoot)) {
+    // One update per piece (Movement.cpp): each a pointwise loop nest over
+    // its own range, vectorised along the innermost dimension (the piece's
+    // RVar when the concat is along it) and parallel over the outermost.
+    int rank = out.dimensions();
+    for (int i = 0; i < out.num_update_definitions(); ++i) {
+      Stage s = out.update(i);
+      std::vector<Halide::RVar> r = out.rvars(i);
+      bool along_inner = out.update_args(i)[0].as<Halide::Internal::Variable>() == nullptr;
+      if (along_inner)
+        s.vectorize(r[0], vw, TailStrategy::GuardWithIf);
+      else
+        s.vectorize(out.args()[0], vw, TailStrategy::GuardWithIf);
+      if (rank >= 2 && !(rank - 1 == 0 && along_inner) &&
+          out.update_args(i)[rank - 1].as<Halide::Internal::Variable>() != nullptr)
+        s.parallel(out.args()[static_cast<size_t>(rank - 1)]);
+    }
     return;
   }
   if (out.has_update_definition()) {

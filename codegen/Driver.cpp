@@ -107,7 +107,10 @@ private:
 
   /// Calls a kernel; a non-zero result branches to the fail block.
   void emit_call(const KernelCall &call) {
-    std::vector<llvm::Value *> args = {batch_};
+    llvm::Value *batch = batch_;
+    if (call.batch_scale != 1)
+      batch = b_.CreateMul(batch_, b_.getInt32(static_cast<uint32_t>(call.batch_scale)));
+    std::vector<llvm::Value *> args = {batch};
     for (int s : call.inputs)
       args.push_back(buffer(s));
     args.push_back(buffer(call.output));
@@ -158,7 +161,11 @@ private:
       b_.CreateStore(dims, field(p, offsetof(halide_buffer_t, dim), i8p()));
       for (int d = 0; d < rank; ++d) {
         int64_t e = v.type.shape[static_cast<size_t>(rank - 1 - d)];
-        llvm::Value *extent = e == kBatch ? batch_ : b_.getInt32(static_cast<uint32_t>(e));
+        llvm::Value *extent = b_.getInt32(static_cast<uint32_t>(e));
+        if (e == kBatch)
+          extent = v.batch_scale == 1
+                       ? batch_
+                       : b_.CreateMul(batch_, b_.getInt32(static_cast<uint32_t>(v.batch_scale)));
         b_.CreateStore(extent, field(dims, sizeof(halide_dimension_t) * d +
                                                offsetof(halide_dimension_t, extent), i32()));
       }
@@ -189,18 +196,24 @@ private:
     }
   }
 
-  /// The body's kernels once per step, on views moved along the time axis.
+  /// The body's kernels once per step, on views moved along the time axis,
+  /// then the sums over all steps' rows (ScanLoop::after) on fixed views.
   void emit_loop(const ScanLoop &loop) {
     std::vector<int> used;
-    for (const KernelCall &c : loop.calls) {
-      std::vector<int> bufs = c.inputs;
-      bufs.push_back(c.output);
-      for (int b : bufs)
-        if (is_view(b) && std::find(used.begin(), used.end(), view_index(b)) == used.end())
-          used.push_back(view_index(b));
+    for (const auto *calls : {&loop.calls, &loop.after})
+      for (const KernelCall &c : *calls) {
+        std::vector<int> bufs = c.inputs;
+        bufs.push_back(c.output);
+        for (int b : bufs)
+          if (is_view(b) && std::find(used.begin(), used.end(), view_index(b)) == used.end())
+            used.push_back(view_index(b));
+      }
+    for (int v : used) {
+      const View &view = plan_.views[static_cast<size_t>(v)];
+      views_[v] = make_view(view);
+      if (view.fixed)
+        set_view(view, views_[v], loop, b_.getInt64(0));
     }
-    for (int v : used)
-      views_[v] = make_view(plan_.views[static_cast<size_t>(v)]);
     for (int s : loop.zero)
       b_.CreateMemSet(host(slot(s)), b_.getInt8(0), bytes(s), llvm::MaybeAlign(4));
 
@@ -211,7 +224,8 @@ private:
     llvm::PHINode *k = b_.CreatePHI(i64(), 2, "step");
     k->addIncoming(b_.getInt64(0), pre);
     for (int v : used)
-      set_view(plan_.views[static_cast<size_t>(v)], views_[v], loop, k);
+      if (!plan_.views[static_cast<size_t>(v)].fixed)
+        set_view(plan_.views[static_cast<size_t>(v)], views_[v], loop, k);
     for (const KernelCall &c : loop.calls)
       emit_call(c);
     llvm::Value *next = b_.CreateAdd(k, b_.getInt64(1));
@@ -220,6 +234,8 @@ private:
     b_.CreateCondBr(b_.CreateICmpULT(next, b_.getInt64(static_cast<uint64_t>(loop.steps))), head,
                     exit);
     b_.SetInsertPoint(exit);
+    for (const KernelCall &c : loop.after)
+      emit_call(c);
   }
 
   llvm::LLVMContext &ctx_;

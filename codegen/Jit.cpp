@@ -53,10 +53,10 @@ Halide::Buffer<> &resolve(int buffer, std::vector<Halide::Buffer<>> &slots,
 namespace {
 
 /// Points the views of `loop`'s calls at step `k` of the slots.
-void point_views(const ModelPlan &plan, const ScanLoop &loop, int64_t k,
-                 std::vector<Halide::Buffer<>> &slots, int64_t batch,
+void point_views(const ModelPlan &plan, const ScanLoop &loop, const std::vector<KernelCall> &calls,
+                 int64_t k, std::vector<Halide::Buffer<>> &slots, int64_t batch,
                  std::map<int, Halide::Buffer<>> &views) {
-  for (const KernelCall &c : loop.calls) {
+  for (const KernelCall &c : calls) {
     std::vector<int> bufs = c.inputs;
     bufs.push_back(c.output);
     for (int b : bufs) {
@@ -68,7 +68,7 @@ void point_views(const ModelPlan &plan, const ScanLoop &loop, int64_t k,
       std::vector<halide_dimension_t> dims;
       for (int d = 0; d < v.type.rank(); ++d) {
         int64_t e = v.type.shape[static_cast<size_t>(v.type.rank() - 1 - d)];
-        dims.emplace_back(0, static_cast<int32_t>(e == kBatch ? batch : e),
+        dims.emplace_back(0, static_cast<int32_t>(e == kBatch ? batch * v.batch_scale : e),
                           static_cast<int32_t>(at.strides[static_cast<size_t>(d)]));
       }
       auto *host = static_cast<uint8_t *>(base.data()) + at.offset * base.type().bytes();
@@ -98,16 +98,19 @@ void run_call(const ModelPlan &plan, const KernelCall &call, std::vector<Halide:
   for (int s : loop.zero)
     std::memset(slots[static_cast<size_t>(s)].data(), 0, slots[static_cast<size_t>(s)].size_in_bytes());
   for (int64_t k = 0; k < loop.steps; ++k) {
-    point_views(plan, loop, k, slots, batch, views);
+    point_views(plan, loop, loop.calls, k, slots, batch, views);
     for (const KernelCall &c : loop.calls)
       run_one(c, slots, views, run);
   }
+  point_views(plan, loop, loop.after, 0, slots, batch, views);
+  for (const KernelCall &c : loop.after)
+    run_one(c, slots, views, run);
 }
 
 void run_body_call(const ModelPlan &plan, const ScanLoop &loop, size_t c, int64_t k,
                    std::vector<Halide::Buffer<>> &slots, int64_t batch, const RunKernel &run) {
   std::map<int, Halide::Buffer<>> views;
-  point_views(plan, loop, k, slots, batch, views);
+  point_views(plan, loop, loop.calls, k, slots, batch, views);
   run_one(loop.calls[c], slots, views, run);
 }
 
@@ -145,7 +148,7 @@ std::map<std::string, Tensor> JitModel::call(const std::string &name,
              [&](const KernelCall &c, const std::vector<Halide::Buffer<>> &inputs,
                  Halide::Buffer<> &output) {
                KernelPipeline &kp = kernels_[static_cast<size_t>(c.kernel)]->kp;
-               kp.batch.set(static_cast<int32_t>(batch));
+               kp.batch.set(static_cast<int32_t>(batch * c.batch_scale));
                for (size_t i = 0; i < inputs.size(); ++i)
                  kp.inputs[i].set(inputs[i]);
                kp.pipeline.realize(output, target_);

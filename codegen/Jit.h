@@ -18,7 +18,8 @@
 
 namespace netc::codegen {
 
-/// Realizes one kernel call on its input and output buffers.
+/// Realizes one kernel call on its input and output buffers (at the run's
+/// batch times the call's batch_scale).
 using RunKernel = std::function<void(const KernelCall &, const std::vector<Halide::Buffer<>> &inputs,
                                      Halide::Buffer<> &output)>;
 

@@ -425,6 +425,88 @@ private:
     return {intern_kernel(std::move(k)), std::move(inputs), out};
   }
 
+  /// Where a selected body output goes at every step.
+  struct Target {
+    ValueId value;
+    int buffer; // a view (stacked) or the sum's slot
+    bool sum;
+    bool written = false;
+  };
+
+  static std::vector<ValueId> targets_of_sums(const std::vector<Target> &targets) {
+    std::vector<ValueId> v;
+    for (const Target &t : targets)
+      if (t.sum)
+        v.push_back(t.value);
+    return v;
+  }
+
+  /// View of all `steps` steps of `slot` [N, T, ...] (time at axis 1) as
+  /// [N·T, ...]: row n·T + t is step t of row n, so a kernel over the
+  /// batch's rows runs on every step's rows at once.
+  int all_steps_view(int slot, int64_t axis, int64_t steps) {
+    int v = view_index(add_view(slot, axis, 0, -1));
+    View &view = plan_.views[static_cast<size_t>(v)];
+    view.fixed = true;
+    view.batch_scale = steps;
+    view.strides = view.first_strides; // dense: N and T merge
+    view.step_stride = 0;
+    return view_buffer(v);
+  }
+
+  /// Which body kernels sum over the batch's rows only (a weight gradient
+  /// transpose(x) @ g, a bias gradient reduce_sum over axis 0) into a summed
+  /// output nothing else in the body reads, from sequences, parameters and
+  /// body values: those can run once after the loop on all steps' rows.
+  /// Needs time at axis 1 behind the batch (the rows of [N, T, ...] merge).
+  std::vector<bool> sums_after_loop(const Function &body, const std::vector<Kernel> &kernels,
+                                    const std::vector<ValueId> &sums, const Node &lead,
+                                    const Function &f, size_t nseq,
+                                    const std::vector<int> &last_use) const {
+    std::vector<bool> out(kernels.size(), false);
+    if (lead.attrs.get_int("axis") != 1)
+      return out;
+    for (size_t i = 0; i < nseq; ++i)
+      if (f.type(lead.operands[i]).shape[0] != kBatch)
+        return out;
+    std::vector<ValueId> args = body.args();
+    auto batched_rows = [&](ValueId v) {
+      const TensorType &t = body.type(v);
+      return t.rank() == 2 && t.shape[0] == kBatch;
+    };
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      const Kernel &kn = kernels[k];
+      ValueId root = kn.nodes.back();
+      const Node &r = body.node(root);
+      if (last_use[root] >= 0 || std::find(sums.begin(), sums.end(), root) == sums.end())
+        continue;
+      bool rows = false;
+      if (r.op == OpKind::MatMul) {
+        const Node &lhs = body.node(r.operands[0]);
+        rows = lhs.op == OpKind::Transpose && batched_rows(lhs.operands[0]) &&
+               batched_rows(r.operands[1]);
+      } else if (r.op == OpKind::ReduceSum) {
+        rows = r.attrs.get_ints("axes") == std::vector<int64_t>{0} && batched_rows(r.operands[0]);
+      }
+      // Nothing else in the kernel but index arithmetic on the rows.
+      for (ValueId v : kn.nodes) {
+        const Node &n = body.node(v);
+        rows = rows && (v == root || n.op == OpKind::Transpose ||
+                        (n.op == OpKind::Slice && n.attrs.get_int("axis") != 0));
+      }
+      for (ValueId v : kn.inputs) {
+        const Node &n = body.node(v);
+        if (n.op == OpKind::Arg) // a sequence, not the carried state
+          rows = rows && std::find(args.begin(), args.begin() + static_cast<long>(nseq), v) !=
+                             args.begin() + static_cast<long>(nseq);
+        else if (n.op != OpKind::Param)
+          rows = rows && batched_rows(v);
+      }
+      out[k] = rows;
+    }
+    return out;
+  }
+
   /// The loop of sibling scans `scans` of `f`, whose result slots are set
   /// in `slot`: plans the body's kernels on per-step views. `free` is the
   /// caller's free temporaries (for the stacked state when no sibling
@@ -466,12 +548,6 @@ private:
       }
 
     // Where each selected body output goes at every step.
-    struct Target {
-      ValueId value;
-      int buffer;   // a view (stacked) or the sum's slot
-      bool sum;
-      bool written = false;
-    };
     std::vector<Target> targets = {{body.outputs[0].value, add_view(state, axis, 0, -1), false}};
     for (ValueId s : scans) {
       const Node &scan = f.node(s);
@@ -496,22 +572,47 @@ private:
       for (ValueId v : kernels.back().inputs)
         last_use[v] = static_cast<int>(k);
     }
+    // Sums over the batch's rows run once after the loop on every step's
+    // rows; the body values they read are stacked over the steps for it.
+    std::vector<bool> sunk = sums_after_loop(body, kernels, targets_of_sums(targets), lead, f, nseq,
+                                             last_use);
+    std::vector<bool> stack(body.nodes.size(), false);
+    for (size_t k = 0; k < kernels.size(); ++k)
+      if (sunk[k])
+        for (ValueId v : kernels[k].inputs)
+          if (body.node(v).op != OpKind::Arg && body.node(v).op != OpKind::Param)
+            stack[v] = true;
+    std::vector<int> stacked_slot(body.nodes.size(), -1), stack_temps;
+    for (size_t i = 0; i < nseq; ++i)
+      stacked_slot[args[i]] = slot[lead.operands[i]];
+
     FreeSlots body_free = body_pool_;
     for (size_t k = 0; k < kernels.size(); ++k) {
       ValueId root = kernels[k].nodes.back();
+      if (sunk[k])
+        continue;
       // A stacked output (the new state first) is written straight into its
       // view; other values take slots of the bodies' pool.
       for (Target &t : targets)
         if (!has_buffer[root] && !t.sum && !t.written && t.value == root) {
           buffer[root] = t.buffer;
           has_buffer[root] = t.written = true;
+          stacked_slot[root] = plan_.views[static_cast<size_t>(view_index(t.buffer))].slot;
         }
+      if (!has_buffer[root] && stack[root]) {
+        TensorType stacked = body.type(root);
+        stacked.shape.insert(stacked.shape.begin() + axis, loop.steps);
+        stacked_slot[root] = take_slot(stacked, false, root, free, pool_);
+        stack_temps.push_back(stacked_slot[root]);
+        buffer[root] = add_view(stacked_slot[root], axis, 0, -1);
+        has_buffer[root] = true;
+      }
       if (!has_buffer[root]) {
         buffer[root] = take_slot(body.type(root), is_result[root], root, body_free, body_pool_);
         has_buffer[root] = true;
       }
       std::vector<ValueId> inputs = kernels[k].inputs;
-      KernelCall call{intern_kernel(std::move(kernels[k])), {}, buffer[root]};
+      KernelCall call{intern_kernel(kernels[k]), {}, buffer[root]};
       for (ValueId v : inputs)
         call.inputs.push_back(buffer[v]);
       loop.calls.push_back(std::move(call));
@@ -521,18 +622,33 @@ private:
       if (last_use[root] < 0 && !is_view(buffer[root]))
         release(body, root, buffer, is_result, body_free);
     }
-    // Outputs not written in place: copied into their view, or added to
-    // their sum.
-    for (const Target &t : targets) {
-      if (t.written)
+    // The sums after the loop, on views of all steps at once, straight into
+    // their results (no zeroing, no accumulation).
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      if (!sunk[k])
         continue;
-      NETC_ASSERT(has_buffer[t.value], "@" + body.name + ": an output is in no buffer");
-      const TensorType &type = body.type(t.value);
-      loop.calls.push_back(t.sum ? helper_call(OpKind::Add, type, {t.buffer, buffer[t.value]}, t.buffer)
-                                 : helper_call(OpKind::Reshape, type, {buffer[t.value]}, t.buffer));
+      ValueId root = kernels[k].nodes.back();
+      int out = -1;
+      for (Target &t : targets)
+        if (t.sum && t.value == root) {
+          loop.zero.erase(std::find(loop.zero.begin(), loop.zero.end(), t.buffer));
+          if (out < 0)
+            out = t.buffer;
+          else // another output with the same value (two biases' gradients)
+            loop.after.push_back(helper_call(OpKind::Reshape, body.type(root), {out}, t.buffer));
+          t.written = true;
+        }
+      KernelCall call{intern_kernel(kernels[k]), {}, out};
+      for (ValueId v : kernels[k].inputs)
+        call.inputs.push_back(body.node(v).op == OpKind::Param ? buffer[v]
+                                                               : all_steps_view(stacked_slot[v], axis, loop.steps));
+      call.batch_scale = loop.steps;
+      loop.after.insert(loop.after.begin(), std::move(call));
     }
     if (state_temp >= 0)
-      free[plan_.slots[static_cast<size_t>(state_temp)].type.str()].push_back(state_temp);
+      stack_temps.push_back(state_temp);
+    for (int t : stack_temps)
+      free[plan_.slots[static_cast<size_t>(t)].type.str()].push_back(t);
     plan_.loops.push_back(std::move(loop));
     return static_cast<int>(plan_.loops.size() - 1);
   }
@@ -628,6 +744,8 @@ std::string codegen_unsupported(const Module &m, Loc *loc) {
 }
 
 ViewStep view_step(const View &v, const ScanLoop &loop, int64_t k) {
+  if (v.fixed)
+    return {v.slot, 0, v.strides};
   int64_t t = loop.reverse ? loop.steps - 1 - k : k;
   if (v.shift == 0)
     return {v.slot, t * v.step_stride, v.strides};

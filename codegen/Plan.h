@@ -32,7 +32,9 @@
 // sequence, state and stacked result slots (no copies, no unrolling). The
 // state always lives in a stacked slot (the scan's output 0, or a temporary
 // of that shape), so step t reads step t-1's slice; summed outputs are
-// accumulated in place by an `add` kernel after each step. A body's slots
+// accumulated in place by an `add` kernel after each step, except a sum over
+// the batch's rows (a weight gradient x_t^T g_t, a bias gradient), which
+// runs once after the loop on the stacked rows of every step. A body's slots
 // are its own (its pool of temporaries is shared by all bodies, which never
 // run at the same time), since a body runs while its caller's values live.
 //
@@ -83,6 +85,9 @@ struct KernelCall {
   std::vector<int> inputs; // buffers, in the kernel's argument order (a loop: its operands)
   int output;              // buffer (a loop: its first result's slot)
   int loop = -1;           // index into ModelPlan::loops, or -1
+  /// The kernel runs at batch * batch_scale: a body kernel run once over
+  /// all the steps of a loop, whose rows are the batch's rows at every step.
+  int64_t batch_scale = 1;
 };
 
 /// One time step of a slot along a scan's axis: the buffer a body reads or
@@ -97,6 +102,10 @@ struct View {
   int64_t step_stride = 0;            // elements between consecutive steps
   int shift = 0;
   int first = -1;
+  /// A view of all steps at once (`fixed`, never moved): the slot
+  /// [N, T, ...] seen as [N·T, ...], its batch extent batch * batch_scale.
+  bool fixed = false;
+  int64_t batch_scale = 1;
 };
 
 struct ScanLoop {
@@ -107,6 +116,10 @@ struct ScanLoop {
   std::vector<KernelCall> calls;
   /// Slots zeroed before the first step (summed outputs).
   std::vector<int> zero;
+  /// Body kernels run once after the last step, over all steps' rows: a
+  /// summed weight gradient x_t^T g_t is one matmul of the stacked x and
+  /// g (their rows are the batch's rows at every step), not T small ones.
+  std::vector<KernelCall> after;
 };
 
 struct Copy {

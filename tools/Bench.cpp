@@ -236,8 +236,9 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
     if (call.loop < 0)
       used.push_back(call.kernel);
     else
-      for (const codegen::KernelCall &c : plan.loops[call.loop].calls)
-        used.push_back(c.kernel);
+      for (const auto *calls : {&plan.loops[call.loop].calls, &plan.loops[call.loop].after})
+        for (const codegen::KernelCall &c : *calls)
+          used.push_back(c.kernel);
   for (int kernel : used) {
     if (pipeline_of[kernel] >= 0)
       continue;
@@ -264,7 +265,7 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
                                    const std::vector<Halide::Buffer<>> &inputs,
                                    Halide::Buffer<> &output) {
     codegen::KernelPipeline &kp = kps[pipeline_of[c.kernel]];
-    kp.batch.set(static_cast<int32_t>(batch));
+    kp.batch.set(static_cast<int32_t>(batch * c.batch_scale));
     for (size_t i = 0; i < inputs.size(); ++i)
       kp.inputs[i].set(inputs[i]);
     kp.pipeline.realize(output, target);
@@ -288,6 +289,8 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
       const codegen::ScanLoop &loop = plan.loops[call.loop];
       for (const codegen::KernelCall &b : loop.calls)
         flops += kernel_flops(plan.kernels[b.kernel], batch) * static_cast<double>(loop.steps);
+      for (const codegen::KernelCall &b : loop.after)
+        flops += kernel_flops(plan.kernels[b.kernel], batch * b.batch_scale);
       ops = fmt::format("scan @{} x{}", loop.body, loop.steps);
       const codegen::Kernel &first = plan.kernels[loop.calls.front().kernel];
       source = where(sm, first.function->node(first.nodes.back()).loc);

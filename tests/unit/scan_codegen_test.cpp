@@ -119,8 +119,17 @@ TEST_CASE("a scan is one loop whatever its length", "[codegen][scan]") {
   CHECK(loops[0]->zero.empty());
   CHECK(loops[1]->steps == 40);
   CHECK(loops[1]->reverse);
-  // dW, dU and the two biases are sums over the steps, zeroed first.
-  CHECK(loops[1]->zero.size() == 4);
+  // dW, dU and the biases' gradient (one value, two outputs) sum over the
+  // batch's rows: one kernel each after the loop, on all 40 steps' rows at
+  // once, and a copy for the second bias; nothing is accumulated per step.
+  CHECK(loops[1]->zero.empty());
+  REQUIRE(loops[1]->after.size() == 4);
+  int over_all_steps = 0;
+  for (const KernelCall &c : loops[1]->after)
+    over_all_steps += c.batch_scale == 40;
+  CHECK(over_all_steps == 3);
+  for (const KernelCall &c : loops[1]->calls)
+    CHECK(c.batch_scale == 1);
   // Bodies are planned inside their callers' loops, not as functions.
   for (const FunctionPlan &f : long_plan.functions)
     CHECK(f.name.find(".scan.") == std::string::npos);

@@ -216,6 +216,8 @@ private:
     }
     for (int s : loop.zero)
       b_.CreateMemSet(host(slot(s)), b_.getInt8(0), bytes(s), llvm::MaybeAlign(4));
+    for (const KernelCall &c : loop.before)
+      emit_call(c);
 
     llvm::BasicBlock *pre = b_.GetInsertBlock();
     auto *head = llvm::BasicBlock::Create(ctx_, "scan." + loop.body, fn_, fail_);

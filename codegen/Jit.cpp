@@ -97,6 +97,8 @@ void run_call(const ModelPlan &plan, const KernelCall &call, std::vector<Halide:
   const ScanLoop &loop = plan.loops[static_cast<size_t>(call.loop)];
   for (int s : loop.zero)
     std::memset(slots[static_cast<size_t>(s)].data(), 0, slots[static_cast<size_t>(s)].size_in_bytes());
+  for (const KernelCall &c : loop.before)
+    run_one(c, slots, views, run);
   for (int64_t k = 0; k < loop.steps; ++k) {
     point_views(plan, loop, loop.calls, k, slots, batch, views);
     for (const KernelCall &c : loop.calls)
@@ -107,11 +109,12 @@ void run_call(const ModelPlan &plan, const KernelCall &call, std::vector<Halide:
     run_one(c, slots, views, run);
 }
 
-void run_body_call(const ModelPlan &plan, const ScanLoop &loop, size_t c, int64_t k,
-                   std::vector<Halide::Buffer<>> &slots, int64_t batch, const RunKernel &run) {
+void run_loop_call(const ModelPlan &plan, const ScanLoop &loop, const std::vector<KernelCall> &calls,
+                   size_t c, int64_t k, std::vector<Halide::Buffer<>> &slots, int64_t batch,
+                   const RunKernel &run) {
   std::map<int, Halide::Buffer<>> views;
-  point_views(plan, loop, loop.calls, k, slots, batch, views);
-  run_one(loop.calls[c], slots, views, run);
+  point_views(plan, loop, calls, k, slots, batch, views);
+  run_one(calls[c], slots, views, run);
 }
 
 JitModel::JitModel(const Module &m, const Halide::Target &target)

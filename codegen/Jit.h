@@ -29,10 +29,12 @@ using RunKernel = std::function<void(const KernelCall &, const std::vector<Halid
 void run_call(const ModelPlan &plan, const KernelCall &call, std::vector<Halide::Buffer<>> &slots,
               int64_t batch, const RunKernel &run);
 
-/// Runs only body call `c` of `loop` at iteration `k` (0-based, in loop
-/// order), on that step's views: `netc bench` times a loop's kernels so.
-void run_body_call(const ModelPlan &plan, const ScanLoop &loop, size_t c, int64_t k,
-                   std::vector<Halide::Buffer<>> &slots, int64_t batch, const RunKernel &run);
+/// Runs only call `c` of `calls` (loop.before, loop.calls or loop.after)
+/// of `loop` at iteration `k` (0-based, in loop order), on that step's
+/// views: `netc bench` times a loop's kernels so.
+void run_loop_call(const ModelPlan &plan, const ScanLoop &loop, const std::vector<KernelCall> &calls,
+                   size_t c, int64_t k, std::vector<Halide::Buffer<>> &slots, int64_t batch,
+                   const RunKernel &run);
 
 class JitModel {
 public:

@@ -49,6 +49,8 @@ std::string kernel_key(const Function &f, const Kernel &k) {
   }
   if (k.exact_tails)
     key += "|exact";
+  if (k.long_reduction)
+    key += "|long";
   if (k.schedule != "manual")
     key += fmt::format("|schedule={}@{}", k.schedule, k.batch_estimate);
   return key;
@@ -587,10 +589,25 @@ private:
       stacked_slot[args[i]] = slot[lead.operands[i]];
 
     FreeSlots body_free = body_pool_;
+    std::vector<bool> hoisted(body.nodes.size(), false);
     for (size_t k = 0; k < kernels.size(); ++k) {
       ValueId root = kernels[k].nodes.back();
       if (sunk[k])
         continue;
+      // Loop-invariant: a kernel of parameters (and of such kernels) runs
+      // once before the loop, into a slot that lives through it.
+      bool invariant = !body.type(root).has_batch();
+      for (ValueId v : kernels[k].inputs)
+        invariant = invariant && (body.node(v).op == OpKind::Param || hoisted[v]);
+      if (invariant && !has_buffer[root]) {
+        buffer[root] = new_slot(body.type(root), "temp", "%" + std::to_string(root));
+        has_buffer[root] = hoisted[root] = true;
+        KernelCall call{intern_kernel(kernels[k]), {}, buffer[root]};
+        for (ValueId v : kernels[k].inputs)
+          call.inputs.push_back(buffer[v]);
+        loop.before.push_back(std::move(call));
+        continue;
+      }
       // A stacked output (the new state first) is written straight into its
       // view; other values take slots of the bodies' pool.
       for (Target &t : targets)
@@ -638,6 +655,7 @@ private:
             loop.after.push_back(helper_call(OpKind::Reshape, body.type(root), {out}, t.buffer));
           t.written = true;
         }
+      kernels[k].long_reduction = true;
       KernelCall call{intern_kernel(kernels[k]), {}, out};
       for (ValueId v : kernels[k].inputs)
         call.inputs.push_back(body.node(v).op == OpKind::Param ? buffer[v]

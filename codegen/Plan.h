@@ -73,6 +73,9 @@ struct Kernel {
   /// `batch_estimate` for N).
   std::string schedule = "manual";
   int64_t batch_estimate = 64;
+  /// Run over many rows (a scan body's sum run once over every step's rows):
+  /// its matmul is blocked along the reduction (Schedule.cpp).
+  bool long_reduction = false;
 };
 
 /// Buffers of a call: a slot (>= 0), or view `v` written as -1 - v.
@@ -112,6 +115,9 @@ struct ScanLoop {
   std::string body;
   int64_t steps = 0;
   bool reverse = false;
+  /// Body kernels that read only parameters (a transposed weight), run once
+  /// before the first step into slots of their own.
+  std::vector<KernelCall> before;
   /// The body's kernels, run in order at every step (views and slots).
   std::vector<KernelCall> calls;
   /// Slots zeroed before the first step (summed outputs).

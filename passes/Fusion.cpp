@@ -137,12 +137,21 @@ private:
 
   /// A reshape read by a matmul is materialised: inlined, its index
   /// arithmetic (a division and a modulo per element) would sit in the
-  /// matmul's inner loop.
+  /// matmul's inner loop. So is a transpose read as a matmul's right
+  /// operand with at least kGatherRows rows, whose rows the schedule loads
+  /// as vectors: through the transpose, each vector would be a gather
+  /// (dG @ Uᵀ in an LSTM's gradient, 512 rows, ran at 31 GFLOP/s); a few
+  /// rows (an MLP's 10 classes) cost less than a kernel of their own.
+  static constexpr int64_t kGatherRows = 32;
   bool feeds_matmul(ValueId v) const {
-    if (f_.nodes[v].op != OpKind::Reshape)
-      return false;
-    return std::any_of(users_[v].begin(), users_[v].end(),
-                       [&](ValueId u) { return f_.nodes[u].op == OpKind::MatMul; });
+    const Node &n = f_.nodes[v];
+    bool big_transpose = n.op == OpKind::Transpose && n.type.rank() == 2 &&
+                         n.type.shape[0] != kBatch && n.type.shape[0] >= kGatherRows;
+    return std::any_of(users_[v].begin(), users_[v].end(), [&](ValueId u) {
+      const Node &user = f_.nodes[u];
+      return user.op == OpKind::MatMul &&
+             (n.op == OpKind::Reshape || (big_transpose && user.operands[1] == v));
+    });
   }
 
   /// The non-inline nodes that read `v`, looking through inline nodes;

@@ -188,24 +188,31 @@ codegen::KernelPipeline compile(const codegen::Kernel &k, const Halide::Target &
   return kp;
 }
 
-/// The kernels of a scan's body, each timed at the loop's middle step; the
-/// times are per step (the loop runs each `steps` times).
+/// The kernels of a scan's body, each timed at the loop's middle step (the
+/// times are per step: the loop runs each `steps` times), and those run
+/// once before or after the loop.
 void bench_loop_body(const codegen::ModelPlan &plan, const codegen::ScanLoop &loop,
                      std::vector<Halide::Buffer<>> &slots, int64_t batch,
                      const codegen::RunKernel &realize, const SourceManager &sm, int reps,
                      double ceiling, std::ostream &out) {
-  for (size_t c = 0; c < loop.calls.size(); ++c) {
-    const codegen::Kernel &k = plan.kernels[loop.calls[c].kernel];
-    Timing t = time_it(
-        [&] { codegen::run_body_call(plan, loop, c, loop.steps / 2, slots, batch, realize); }, reps);
-    double gflops = kernel_flops(k, batch) / t.median / 1e9;
-    std::string ops = "  " + kernel_ops(k);
-    if (ops.size() > 34)
-      ops = ops.substr(0, 31) + "...";
-    out << fmt::format("{:>3}  {:<34} {:<12} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.1f} {:>7} {:>5.0f}%\n", "",
-                       ops, where(sm, k.function->node(k.nodes.back()).loc), t.median * 1e6,
-                       t.min * 1e6, t.max * 1e6, gflops, "/step", 100 * gflops / ceiling);
-  }
+  for (const auto &[calls, when] : {std::pair{&loop.before, "before"}, std::pair{&loop.calls, "/step"},
+                                    std::pair{&loop.after, "after"}})
+    for (size_t c = 0; c < calls->size(); ++c) {
+      const codegen::KernelCall &call = (*calls)[c];
+      const codegen::Kernel &k = plan.kernels[call.kernel];
+      Timing t = time_it(
+          [&] {
+            codegen::run_loop_call(plan, loop, *calls, c, loop.steps / 2, slots, batch, realize);
+          },
+          reps);
+      double gflops = kernel_flops(k, batch * call.batch_scale) / t.median / 1e9;
+      std::string ops = "  " + kernel_ops(k);
+      if (ops.size() > 34)
+        ops = ops.substr(0, 31) + "...";
+      out << fmt::format("{:>3}  {:<34} {:<12} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.1f} {:>7} {:>5.0f}%\n",
+                         "", ops, where(sm, k.function->node(k.nodes.back()).loc), t.median * 1e6,
+                         t.min * 1e6, t.max * 1e6, gflops, when, 100 * gflops / ceiling);
+    }
 }
 
 /// One schedule: every kernel of the function, then the whole step.
@@ -236,7 +243,8 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
     if (call.loop < 0)
       used.push_back(call.kernel);
     else
-      for (const auto *calls : {&plan.loops[call.loop].calls, &plan.loops[call.loop].after})
+      for (const auto *calls : {&plan.loops[call.loop].before, &plan.loops[call.loop].calls,
+                                &plan.loops[call.loop].after})
         for (const codegen::KernelCall &c : *calls)
           used.push_back(c.kernel);
   for (int kernel : used) {
@@ -289,8 +297,9 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
       const codegen::ScanLoop &loop = plan.loops[call.loop];
       for (const codegen::KernelCall &b : loop.calls)
         flops += kernel_flops(plan.kernels[b.kernel], batch) * static_cast<double>(loop.steps);
-      for (const codegen::KernelCall &b : loop.after)
-        flops += kernel_flops(plan.kernels[b.kernel], batch * b.batch_scale);
+      for (const auto *calls : {&loop.before, &loop.after})
+        for (const codegen::KernelCall &b : *calls)
+          flops += kernel_flops(plan.kernels[b.kernel], batch * b.batch_scale);
       ops = fmt::format("scan @{} x{}", loop.body, loop.steps);
       const codegen::Kernel &first = plan.kernels[loop.calls.front().kernel];
       source = where(sm, first.function->node(first.nodes.back()).loc);

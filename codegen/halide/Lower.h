@@ -44,8 +44,12 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
 /// and registers. `target` is the Halide target the kernel compiles for.
 /// `exact_tails`: the output may alias an input (an in-place update), so no
 /// loop may recompute an element (GuardWithIf tails, never ShiftInwards).
+/// `long_reduction`: a matmul whose reduction runs over many rows (a scan's
+/// weight gradient over every step's rows, ScanLoop::after) is blocked
+/// along the reduction too, so a block of the right operand stays in cache
+/// while every output tile uses it.
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails = false);
+                     bool exact_tails = false, bool long_reduction = false);
 
 /// Schedules `out`, a reshape that flattens trailing dimensions of a dense
 /// input whose innermost extent `row` divides out's innermost extent (the

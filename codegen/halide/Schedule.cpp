@@ -207,6 +207,31 @@ void schedule_matmul(Func out, Func acc, int vw, bool exact, int64_t cols_extent
     acc.update().unroll(aj);
 }
 
+/// A matmul whose reduction is long (K in the thousands) and output small:
+/// the accumulator is the whole output (compute_root), its update split
+/// along K into blocks of kBlockK rows, each swept over every register block
+/// of the output (8 rows x 2 vectors, parallel over row blocks), so the
+/// block of the right operand is read from cache instead of once per
+/// register block from memory.
+void schedule_matmul_long(Func out, Func acc, int vw) {
+  constexpr int kBlockK = 256;
+  MatmulBlock b = matmul_block(vw, 0);
+  schedule_pointwise(out, out.args(), vw, 0, true);
+  acc.compute_root();
+  Var j = acc.args()[0], i = acc.args()[1];
+  acc.vectorize(j, vw, TailStrategy::GuardWithIf);
+  Halide::RVar k(acc.update().get_schedule().rvars()[0].var);
+  Halide::RVar ko("ko"), ki("ki");
+  Var jo("jo"), io("io"), ji("ji"), ii("ii");
+  acc.update()
+      .split(k, ko, ki, kBlockK, TailStrategy::GuardWithIf)
+      .tile(j, i, jo, io, ji, ii, 2 * vw, b.rows, TailStrategy::GuardWithIf)
+      .reorder(ji, ii, ki, jo, io, ko)
+      .vectorize(ji, vw)
+      .unroll(ii)
+      .parallel(io);
+}
+
 /// The Funcs with update definitions that `out`'s definition reaches.
 std::vector<Func> reductions_below(const Func &out) {
   std::vector<Func> found;
@@ -236,7 +261,7 @@ void schedule_flatten_copy(Halide::Func out, int64_t row, const Halide::Target &
 }
 
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails) {
+                     bool exact_tails, bool long_reduction) {
   if (schedule_conv(n, out, target)) // conv2d and its gradients: codegen/halide/Conv.cpp
     return;
   int vw = target.natural_vector_size(Halide::Float(32));
@@ -252,6 +277,10 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
       schedule_matmul_alone(f, vw);
     else
       schedule_reduction(f, vw, 0);
+  }
+  if (acc && long_reduction && !exact_tails) {
+    schedule_matmul_long(out, *acc, vw);
+    return;
   }
   if (acc) {
     int64_t rows = n.type.rank() >= 2 ? n.type.shape[static_cast<size_t>(n.type.rank() - 2)] : 0;

@@ -91,8 +91,10 @@ TEST_CASE("a vanilla RNN written with scan: compiled train steps match the inter
 
 TEST_CASE("stacked LSTM and GRU layers: compiled train steps match the interpreter",
           "[codegen][scan]") {
+  // lstm(12): its gradient reads Uᵀ [48, 12], a transposed right operand of
+  // 48 rows, materialised once before the loop (ScanLoop::before).
   Module m = compile_net(model(R"(
-    h = seq |> lstm(6, return_sequences: true) |> gru(5)
+    h = seq |> lstm(12, return_sequences: true) |> gru(5)
     logits = h |> dense(3))"));
   JitModel jit(m);
   ParamStore interp = init_params(m, 2), compiled = interp;
@@ -133,6 +135,30 @@ TEST_CASE("a scan is one loop whatever its length", "[codegen][scan]") {
   // Bodies are planned inside their callers' loops, not as functions.
   for (const FunctionPlan &f : long_plan.functions)
     CHECK(f.name.find(".scan.") == std::string::npos);
+}
+
+TEST_CASE("loop-invariant kernels run before the loop, row sums after it", "[codegen][scan]") {
+  ModelPlan plan = plan_model(compile_net(model(R"(
+    h = seq |> lstm(12)
+    logits = h |> dense(3))")), "host");
+  const FunctionPlan &step = function_plan(plan, "train_step");
+  std::vector<const ScanLoop *> loops;
+  for (const KernelCall &c : step.calls)
+    if (c.loop >= 0)
+      loops.push_back(&plan.loops[c.loop]);
+  REQUIRE(loops.size() == 2);
+  // The gradient loop: Uᵀ once before it (a kernel of a parameter only),
+  // dW, dU and db after it over all 5 steps' rows, blocked along them.
+  REQUIRE(loops[1]->before.size() == 1);
+  CHECK(plan.kernels[loops[1]->before[0].kernel].nodes.size() == 1);
+  CHECK(loops[1]->after.size() == 3);
+  for (const KernelCall &c : loops[1]->after) {
+    CHECK(c.batch_scale == 5);
+    CHECK(plan.kernels[c.kernel].long_reduction);
+  }
+  for (const KernelCall &c : loops[1]->calls)
+    CHECK_FALSE(plan.kernels[c.kernel].long_reduction);
+  CHECK(loops[0]->before.empty()); // the forward step reads U untransposed
 }
 
 TEST_CASE("views step through the time axis, forwards and backwards", "[codegen][scan]") {

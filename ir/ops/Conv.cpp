@@ -158,13 +158,6 @@ template <typename F> void for_each_tap(const Geom &g, F f) {
           }
 }
 
-/// 2·N·OH·OW·KH·KW·C·F: each conv op does one FMA per (output pixel, tap, c,
-/// f).
-OpCost conv_cost(const Node &n, const Geom &g, std::span<const TensorType> in, int64_t batch) {
-  Geom c = concrete(g, batch);
-  return {2.0 * c.n * c.oh * c.ow * c.kh * c.kw * c.c * c.f, io_bytes(n, in, batch)};
-}
-
 Attrs conv_attrs(const Node &n) {
   return Attrs{{"stride", n.attrs.get_ints("stride")}, {"pads", n.attrs.get_ints("pads")}};
 }
@@ -232,6 +225,34 @@ Geom geom_of(GeomFn fn, const Node &n, std::span<const Tensor *const> in) {
   return geom_of(fn, n, t);
 }
 
+// The result shapes, from the geometry (pools have F == C).
+Shape output_shape(const Geom &g) { return {g.n, g.oh, g.ow, g.f}; }
+Shape input_shape(const Geom &g) { return {g.n, g.h, g.w, g.c}; }
+Shape filter_shape(const Geom &g) { return {g.kh, g.kw, g.c, g.f}; }
+
+/// The shape rule of an op whose geometry G reads from its operands: an f32
+/// result of shape Out(geometry).
+template <GeomFn G, Shape (*Out)(const Geom &)>
+TypeResult geom_infer(const Node &n, std::span<const TensorType> in) {
+  Geom g;
+  if (std::string e = G(n, in, g); !e.empty())
+    return TypeResult::fail(e);
+  return TypeResult::ok(f32(Out(g)));
+}
+
+/// 2·N·OH·OW·KH·KW·C·F: each conv op does one FMA per (output pixel, tap, c,
+/// f).
+template <GeomFn G> OpCost conv_cost(const Node &n, std::span<const TensorType> in, int64_t batch) {
+  Geom c = concrete(geom_of(G, n, in), batch);
+  return {2.0 * c.n * c.oh * c.ow * c.kh * c.kw * c.c * c.f, io_bytes(n, in, batch)};
+}
+
+/// One operation per (output element, window tap).
+template <GeomFn G> OpCost pool_cost(const Node &n, std::span<const TensorType> in, int64_t batch) {
+  Geom c = concrete(geom_of(G, n, in), batch);
+  return {static_cast<double>(c.n * c.oh * c.ow * c.c * c.kh * c.kw), io_bytes(n, in, batch)};
+}
+
 } // namespace
 
 //===-- conv2d(x, w): y[n,oh,ow,f] = Σ_{kh,kw,c} x[n, oh·sh+kh-pt, ow·sw+kw-pl,
@@ -239,12 +260,7 @@ Geom geom_of(GeomFn fn, const Node &n, std::span<const Tensor *const> in) {
 // (x read as 0 outside). dx = conv2d_grad_input(dy, w), dw =
 // conv2d_grad_filter(x, dy).
 const OpInfo Conv2DInfo = {
-    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
-      Geom g;
-      if (std::string e = geom_conv2d(n, in, g); !e.empty())
-        return TypeResult::fail(e);
-      return TypeResult::ok(f32({g.n, g.oh, g.ow, g.f}));
-    },
+    /*infer=*/geom_infer<geom_conv2d, output_shape>,
     /*vjp=*/
     [](VjpContext &c) {
       ValueId x = c.node.operands[0], w = c.node.operands[1];
@@ -261,7 +277,7 @@ const OpInfo Conv2DInfo = {
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
       Geom g = geom_of(geom_conv2d, n, in);
       const Tensor &x = *in[0], &w = *in[1];
-      Tensor y(DType::F32, {g.n, g.oh, g.ow, g.f});
+      Tensor y(DType::F32, output_shape(g));
       for_each_tap(g, [&](int64_t xo, int64_t yo, int64_t tap) {
         for (int64_t c = 0; c < g.c; ++c)
           for (int64_t f = 0; f < g.f; ++f)
@@ -269,10 +285,7 @@ const OpInfo Conv2DInfo = {
       });
       return y;
     },
-    /*cost=*/
-    [](const Node &n, std::span<const TensorType> in, int64_t batch) {
-      return conv_cost(n, geom_of(geom_conv2d, n, in), in, batch);
-    },
+    /*cost=*/conv_cost<geom_conv2d>,
 };
 
 //===-- conv2d_grad_input(dy, w) {size}: dx[n,ih,iw,c] = Σ
@@ -280,12 +293,7 @@ const OpInfo Conv2DInfo = {
 // over the (oh, ow, kh, kw) with ih = oh·sh+kh-pt, iw = ow·sw+kw-pl. Bilinear:
 // d(dy) = conv2d(g, w), dw = conv2d_grad_filter(g, dy).
 const OpInfo Conv2DGradInputInfo = {
-    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
-      Geom g;
-      if (std::string e = geom_grad_input(n, in, g); !e.empty())
-        return TypeResult::fail(e);
-      return TypeResult::ok(f32({g.n, g.h, g.w, g.c}));
-    },
+    /*infer=*/geom_infer<geom_grad_input, input_shape>,
     /*vjp=*/
     [](VjpContext &c) {
       ValueId dy = c.node.operands[0], w = c.node.operands[1];
@@ -302,7 +310,7 @@ const OpInfo Conv2DGradInputInfo = {
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
       Geom g = geom_of(geom_grad_input, n, in);
       const Tensor &dy = *in[0], &w = *in[1];
-      Tensor dx(DType::F32, {g.n, g.h, g.w, g.c});
+      Tensor dx(DType::F32, input_shape(g));
       for_each_tap(g, [&](int64_t xo, int64_t yo, int64_t tap) {
         for (int64_t c = 0; c < g.c; ++c)
           for (int64_t f = 0; f < g.f; ++f)
@@ -310,22 +318,14 @@ const OpInfo Conv2DGradInputInfo = {
       });
       return dx;
     },
-    /*cost=*/
-    [](const Node &n, std::span<const TensorType> in, int64_t batch) {
-      return conv_cost(n, geom_of(geom_grad_input, n, in), in, batch);
-    },
+    /*cost=*/conv_cost<geom_grad_input>,
 };
 
-//===-- conv2d_grad_filter(x, dy) {kernel}: dw[kh,kw,c,f] = Σ_{n,oh,ow}
+//===-- conv2d_grad_filter(x, dy) {filter_size}: dw[kh,kw,c,f] = Σ_{n,oh,ow}
 // x[n,ih,iw,c]·dy[n,oh,ow,f]
 // Bilinear: dx = conv2d_grad_input(dy, g), d(dy) = conv2d(x, g).
 const OpInfo Conv2DGradFilterInfo = {
-    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
-      Geom g;
-      if (std::string e = geom_grad_filter(n, in, g); !e.empty())
-        return TypeResult::fail(e);
-      return TypeResult::ok(f32({g.kh, g.kw, g.c, g.f}));
-    },
+    /*infer=*/geom_infer<geom_grad_filter, filter_shape>,
     /*vjp=*/
     [](VjpContext &c) {
       ValueId x = c.node.operands[0], dy = c.node.operands[1];
@@ -342,7 +342,7 @@ const OpInfo Conv2DGradFilterInfo = {
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
       Geom g = geom_of(geom_grad_filter, n, in);
       const Tensor &x = *in[0], &dy = *in[1];
-      Tensor dw(DType::F32, {g.kh, g.kw, g.c, g.f});
+      Tensor dw(DType::F32, filter_shape(g));
       for_each_tap(g, [&](int64_t xo, int64_t yo, int64_t tap) {
         for (int64_t c = 0; c < g.c; ++c)
           for (int64_t f = 0; f < g.f; ++f)
@@ -350,10 +350,7 @@ const OpInfo Conv2DGradFilterInfo = {
       });
       return dw;
     },
-    /*cost=*/
-    [](const Node &n, std::span<const TensorType> in, int64_t batch) {
-      return conv_cost(n, geom_of(geom_grad_filter, n, in), in, batch);
-    },
+    /*cost=*/conv_cost<geom_grad_filter>,
 };
 
 namespace {
@@ -373,24 +370,12 @@ template <typename F> void for_each_window(const Geom &g, F f) {
       }
 }
 
-TypeResult pool_infer(const Node &n, std::span<const TensorType> in) {
-  Geom g;
-  if (std::string e = geom_pool(n, in, g); !e.empty())
-    return TypeResult::fail(e);
-  return TypeResult::ok(f32({g.n, g.oh, g.ow, g.c}));
-}
-
-OpCost pool_cost(const Node &n, const Geom &g, std::span<const TensorType> in, int64_t batch) {
-  Geom c = concrete(g, batch);
-  return {static_cast<double>(c.n * c.oh * c.ow * c.c * c.kh * c.kw), io_bytes(n, in, batch)};
-}
-
 } // namespace
 
 //===-- max_pool2d(x) {window, stride}: y[n,oh,ow,c] = max over the window of x
 // dx = max_pool2d_grad(x, dy): dy routed to each window's first maximum.
 const OpInfo MaxPool2DInfo = {
-    /*infer=*/pool_infer,
+    /*infer=*/geom_infer<geom_pool, output_shape>,
     /*vjp=*/
     [](VjpContext &c) {
       c.dx[0] = c.b.op(OpKind::MaxPool2DGrad, {c.node.operands[0], c.dy}, pool_attrs(c.node));
@@ -399,7 +384,7 @@ const OpInfo MaxPool2DInfo = {
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
       Geom g = geom_of(geom_pool, n, in);
       const Tensor &x = *in[0];
-      Tensor y(DType::F32, {g.n, g.oh, g.ow, g.c});
+      Tensor y(DType::F32, output_shape(g));
       for_each_window(g, [&](int64_t yo, const std::vector<int64_t> &taps) {
         for (int64_t c = 0; c < g.c; ++c) {
           double m = x[taps[0] + c];
@@ -410,22 +395,14 @@ const OpInfo MaxPool2DInfo = {
       });
       return y;
     },
-    /*cost=*/
-    [](const Node &n, std::span<const TensorType> in, int64_t batch) {
-      return pool_cost(n, geom_of(geom_pool, n, in), in, batch);
-    },
+    /*cost=*/pool_cost<geom_pool>,
 };
 
 //===-- max_pool2d_grad(x, dy) {window, stride}: dx[argmax of each window] += dy
 // The argmax is the first maximum in row-major window order (ties go to the
 // first). No VJP (zero almost everywhere w.r.t. x; see the file comment).
 const OpInfo MaxPool2DGradInfo = {
-    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
-      Geom g;
-      if (std::string e = geom_pool_grad_x(n, in, g); !e.empty())
-        return TypeResult::fail(e);
-      return TypeResult::ok(in[0]);
-    },
+    /*infer=*/geom_infer<geom_pool_grad_x, input_shape>,
     /*vjp=*/nullptr,
     /*eval=*/
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
@@ -443,16 +420,13 @@ const OpInfo MaxPool2DGradInfo = {
       });
       return dx;
     },
-    /*cost=*/
-    [](const Node &n, std::span<const TensorType> in, int64_t batch) {
-      return pool_cost(n, geom_of(geom_pool_grad_x, n, in), in, batch);
-    },
+    /*cost=*/pool_cost<geom_pool_grad_x>,
 };
 
 //===-- avg_pool2d(x) {window, stride}: y[n,oh,ow,c] = (1/(kh·kw)) Σ_window x
 // dx = avg_pool2d_grad(dy) {size = x's H, W}.
 const OpInfo AvgPool2DInfo = {
-    /*infer=*/pool_infer,
+    /*infer=*/geom_infer<geom_pool, output_shape>,
     /*vjp=*/
     [](VjpContext &c) {
       Shape xs = c.b.type(c.node.operands[0]).shape;
@@ -464,7 +438,7 @@ const OpInfo AvgPool2DInfo = {
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
       Geom g = geom_of(geom_pool, n, in);
       const Tensor &x = *in[0];
-      Tensor y(DType::F32, {g.n, g.oh, g.ow, g.c});
+      Tensor y(DType::F32, output_shape(g));
       double scale = 1.0 / static_cast<double>(g.kh * g.kw);
       for_each_window(g, [&](int64_t yo, const std::vector<int64_t> &taps) {
         for (int64_t t : taps)
@@ -473,29 +447,21 @@ const OpInfo AvgPool2DInfo = {
       });
       return y;
     },
-    /*cost=*/
-    [](const Node &n, std::span<const TensorType> in, int64_t batch) {
-      return pool_cost(n, geom_of(geom_pool, n, in), in, batch);
-    },
+    /*cost=*/pool_cost<geom_pool>,
 };
 
 //===-- avg_pool2d_grad(dy) {window, stride, size}: dx[window taps] +=
 // dy/(kh·kw)
 // Linear: d(dy) = avg_pool2d(g).
 const OpInfo AvgPool2DGradInfo = {
-    /*infer=*/[](const Node &n, std::span<const TensorType> in) {
-      Geom g;
-      if (std::string e = geom_avg_grad(n, in, g); !e.empty())
-        return TypeResult::fail(e);
-      return TypeResult::ok(f32({g.n, g.h, g.w, g.c}));
-    },
+    /*infer=*/geom_infer<geom_avg_grad, input_shape>,
     /*vjp=*/
     [](VjpContext &c) { c.dx[0] = c.b.op(OpKind::AvgPool2D, {c.dy}, pool_attrs(c.node)); },
     /*eval=*/
     [](const Node &n, std::span<const Tensor *const> in, const EvalEnv &) {
       Geom g = geom_of(geom_avg_grad, n, in);
       const Tensor &dy = *in[0];
-      Tensor dx(DType::F32, {g.n, g.h, g.w, g.c});
+      Tensor dx(DType::F32, input_shape(g));
       double scale = 1.0 / static_cast<double>(g.kh * g.kw);
       for_each_window(g, [&](int64_t yo, const std::vector<int64_t> &taps) {
         for (int64_t t : taps)
@@ -504,10 +470,7 @@ const OpInfo AvgPool2DGradInfo = {
       });
       return dx;
     },
-    /*cost=*/
-    [](const Node &n, std::span<const TensorType> in, int64_t batch) {
-      return pool_cost(n, geom_of(geom_avg_grad, n, in), in, batch);
-    },
+    /*cost=*/pool_cost<geom_avg_grad>,
 };
 
 } // namespace netc::ops

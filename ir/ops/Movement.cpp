@@ -18,6 +18,16 @@ OpCost copy_cost(const Node &n, std::span<const TensorType> in, int64_t batch) {
   return {0, io_bytes(n, in, batch)};
 }
 int batch_dims(const Shape &s) { return static_cast<int>(std::count(s.begin(), s.end(), kBatch)); }
+
+/// Calls f(i, row) for each ids[i] that names a row in [0, rows); gather and
+/// scatter_add skip the others (a zero row, a dropped update).
+template <typename F> void for_each_row(const Tensor &ids, int64_t rows, F f) {
+  for (int64_t i = 0; i < ids.size(); ++i) {
+    double id = ids[i];
+    if (id >= 0 && id < static_cast<double>(rows))
+      f(i, static_cast<int64_t>(id));
+  }
+}
 } // namespace
 
 //===-- reshape {shape};  dx = reshape(dy, shape of x) --------------------===//
@@ -183,14 +193,10 @@ const OpInfo GatherInfo = {
       Shape s = ids.shape;
       s.push_back(d);
       Tensor out(DType::F32, s);
-      for (int64_t i = 0; i < ids.size(); ++i) {
-        double id = ids[i];
-        if (!(id >= 0 && id < static_cast<double>(v)))
-          continue;
-        int64_t row = static_cast<int64_t>(id);
+      for_each_row(ids, v, [&](int64_t i, int64_t row) {
         for (int64_t j = 0; j < d; ++j)
           out[i * d + j] = table[row * d + j];
-      }
+      });
       return out;
     },
     /*cost=*/
@@ -228,14 +234,10 @@ const OpInfo ScatterAddInfo = {
       const Tensor &ids = *in[0], &upd = *in[1];
       int64_t rows = n.attrs.get_int("rows"), d = upd.shape.back();
       Tensor out(DType::F32, {rows, d});
-      for (int64_t i = 0; i < ids.size(); ++i) {
-        double id = ids[i];
-        if (!(id >= 0 && id < static_cast<double>(rows)))
-          continue;
-        int64_t row = static_cast<int64_t>(id);
+      for_each_row(ids, rows, [&](int64_t i, int64_t row) {
         for (int64_t j = 0; j < d; ++j)
           out[row * d + j] += upd[i * d + j];
-      }
+      });
       return out;
     },
     /*cost=*/

@@ -287,13 +287,19 @@ private:
   bool params_ = false;
 };
 
+/// A function named `name` computing `src`'s nodes (same values), no outputs.
+Function forward_copy(const Function &src, const char *name) {
+  Function f;
+  f.name = name;
+  f.loc = src.loc;
+  f.nodes = src.nodes;
+  return f;
+}
+
 /// @train_step: @eval plus d loss / d every trainable parameter.
 bool build_train_step(Module &m, const Function &eval, Diagnostics &diag) {
   ValueId loss = eval.output("loss");
-  Function f;
-  f.name = "train_step";
-  f.loc = eval.loc;
-  f.nodes = eval.nodes;
+  Function f = forward_copy(eval, "train_step");
   std::vector<bool> wrt(f.nodes.size(), false); // the leaves are the parameters
   Backprop bp(m, f, diag);
   Builder b(f);
@@ -337,8 +343,8 @@ bool has_float_inputs(const Function &predict) {
 }
 
 /// A function named `name` computing `src`'s nodes, with an extra argument
-/// `extra` of type `extra_type` after `src`'s own (kNoValue: none). Returns
-/// the remapping of src's values.
+/// `extra` of type `extra_type` after `src`'s own. Returns the remapping of
+/// src's values.
 std::vector<ValueId> copy_with_arg(const Function &src, Function &f, const std::string &name,
                                    const std::string &extra, const TensorType &extra_type) {
   f.name = name;
@@ -346,7 +352,7 @@ std::vector<ValueId> copy_with_arg(const Function &src, Function &f, const std::
   std::vector<ValueId> remap(src.nodes.size(), kNoValue);
   size_t num_args = src.args().size();
   for (size_t i = 0; i < src.nodes.size(); ++i) {
-    if (i == num_args && !extra.empty()) {
+    if (i == num_args) {
       Builder b(f);
       b.set_loc(src.loc);
       b.arg(extra, extra_type);
@@ -374,10 +380,10 @@ bool add_input_grads(Function &f, const std::vector<ValueId> &adj, size_t num_in
 }
 
 /// The leaves to differentiate an input gradient with respect to.
-std::vector<bool> float_args(const Function &f, size_t forward_size) {
-  std::vector<bool> wrt(forward_size, false);
+std::vector<bool> float_args(const Function &f) {
+  std::vector<bool> wrt(f.nodes.size(), false);
   for (ValueId a : f.args())
-    wrt[a] = static_cast<size_t>(a) < forward_size && f.type(a).dtype == DType::F32;
+    wrt[a] = f.type(a).dtype == DType::F32;
   return wrt;
 }
 
@@ -388,7 +394,7 @@ bool build_saliency(Module &m, const Function &predict, Diagnostics &diag) {
   std::vector<ValueId> remap =
       copy_with_arg(predict, f, "saliency", kSaliencySeedArg, predict.type(score));
   size_t num_inputs = predict.args().size();
-  std::vector<bool> wrt = float_args(f, f.nodes.size());
+  std::vector<bool> wrt = float_args(f);
   wrt[f.args().back()] = false; // the seed is a constant of the sweep
   Backprop bp(m, f, diag);
   if (!bp.run(wrt, /*params=*/false, remap[score], f.args().back()))
@@ -401,10 +407,9 @@ bool build_saliency(Module &m, const Function &predict, Diagnostics &diag) {
 
 /// @saliency_loss(args of @eval): d loss / d f32 inputs.
 bool build_saliency_loss(Module &m, const Function &eval, Diagnostics &diag) {
-  Function f;
-  std::vector<ValueId> remap = copy_with_arg(eval, f, "saliency_loss", "", {});
-  ValueId loss = remap[eval.output("loss")];
-  std::vector<bool> wrt = float_args(f, f.nodes.size());
+  Function f = forward_copy(eval, "saliency_loss");
+  ValueId loss = eval.output("loss");
+  std::vector<bool> wrt = float_args(f);
   Builder b(f);
   b.set_loc(f.nodes[loss].loc);
   ValueId seed = b.constant(1.0);

@@ -134,8 +134,10 @@ bool apply_optimizer(Module &m, Diagnostics &diag) {
   std::string kind = m.config.is_str("optimizer") ? m.config.get_str("optimizer") : "sgd";
   const UpdateRule *rule = find_rule(kind);
   if (!rule) {
-    diag.error(f->loc, "unknown optimizer `" + kind + "`",
-               "known optimizers: sgd, rmsprop, adam, adamw, adagrad, adadelta");
+    std::string known;
+    for (const UpdateRule &r : optim::update_rules())
+      known += (known.empty() ? "" : ", ") + std::string(r.name);
+    diag.error(f->loc, "unknown optimizer `" + kind + "`", "known optimizers: " + known);
     return false;
   }
   std::optional<Hyper> hyper = resolve_hyper(m, *rule, f->loc, diag);

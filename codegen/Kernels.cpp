@@ -187,6 +187,21 @@ void load_autoscheduler(const std::string &schedule) {
   Halide::load_plugin(dir + "libautoschedule_" + schedule + ".so");
 }
 
+void compile_or_fall_back(const Kernel &k, const std::function<void(const Kernel &)> &compile,
+                          const std::function<void(const std::string &error)> &on_fallback) {
+  try {
+    compile(k);
+  } catch (const Halide::Error &e) {
+    if (k.schedule == "manual")
+      throw;
+    // An autoscheduler that cannot handle this kernel: netc's own schedule.
+    on_fallback(e.what());
+    Kernel manual = k;
+    manual.schedule = "manual";
+    compile(manual);
+  }
+}
+
 namespace {
 
 /// A fingerprint of the running compiler: a hash of its own executable. The
@@ -247,21 +262,14 @@ std::optional<std::string> kernel_object(const Kernel &k, const Halide::Target &
   }
   std::string tmp = temp_beside(path);
   try {
-    try {
-      KernelPipeline kp = build_kernel_pipeline(k, target);
-      kp.pipeline.compile_to_object(tmp, kp.args, k.symbol,
-                                    target.with_feature(Halide::Target::NoRuntime));
-    } catch (const Halide::Error &) {
-      if (k.schedule == "manual")
-        throw;
-      // An autoscheduler that cannot handle this kernel: netc's own schedule.
-      Kernel manual = k;
-      manual.schedule = "manual";
-      KernelPipeline kp = build_kernel_pipeline(manual, target);
-      kp.pipeline.compile_to_object(tmp, kp.args, k.symbol,
-                                    target.with_feature(Halide::Target::NoRuntime));
-      ++stats.fallbacks;
-    }
+    compile_or_fall_back(
+        k,
+        [&](const Kernel &scheduled) {
+          KernelPipeline kp = build_kernel_pipeline(scheduled, target);
+          kp.pipeline.compile_to_object(tmp, kp.args, k.symbol,
+                                        target.with_feature(Halide::Target::NoRuntime));
+        },
+        [&](const std::string &) { ++stats.fallbacks; });
   } catch (const Halide::Error &e) {
     error = "Halide failed on kernel " + k.symbol + " (" + k.key + "): " + e.what();
     fs::remove(tmp);

@@ -10,6 +10,7 @@
 #include "codegen/Plan.h"
 
 #include <Halide.h>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,13 @@ struct KernelPipeline {
 /// Scheduled as `k.schedule` says: netc's own schedules, or a Halide
 /// autoscheduler plugin (loaded once; Halide::Error if it is missing).
 KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &target);
+
+/// Runs `compile(k)`. When it throws Halide::Error and `k` uses an
+/// autoscheduler, calls `on_fallback` with the error and runs `compile` again
+/// on `k` with netc's own schedule (netc build and bench both fall back so).
+/// An error under netc's schedule propagates.
+void compile_or_fall_back(const Kernel &k, const std::function<void(const Kernel &)> &compile,
+                          const std::function<void(const std::string &error)> &on_fallback);
 
 /// Loads the plugin of autoscheduler `schedule` (adams2019, li2018,
 /// mullapudi2016) from Debian's Halide 14 directory, or $NETC_HALIDE_PLUGIN_DIR.

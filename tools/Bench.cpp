@@ -250,21 +250,21 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
   for (int kernel : used) {
     if (pipeline_of[kernel] >= 0)
       continue;
-    codegen::Kernel k = plan.kernels[kernel];
+    const codegen::Kernel &k = plan.kernels[kernel];
     try {
-      kps.push_back(compile(k, target));
-    } catch (const Halide::Error &e) {
-      if (k.schedule == "manual") {
-        out << fmt::format("Halide failed on kernel {}: {}\n", k.symbol, e.what());
-        return -1;
-      }
       // As netc build does: the autoscheduler's failure is reported, and the
       // kernel timed with netc's own schedule.
-      std::string what = e.what();
-      out << fmt::format("note: {} failed on kernel {} ({}); it uses the manual schedule\n",
-                         schedule, kernel_ops(k), what.substr(0, what.find('\n')));
-      k.schedule = "manual";
-      kps.push_back(compile(k, target));
+      codegen::compile_or_fall_back(
+          k, [&](const codegen::Kernel &scheduled) { kps.push_back(compile(scheduled, target)); },
+          [&](const std::string &what) {
+            out << fmt::format("note: {} failed on kernel {} ({}); it uses the manual schedule\n",
+                               schedule, kernel_ops(k), what.substr(0, what.find('\n')));
+          });
+    } catch (const Halide::Error &e) {
+      if (k.schedule != "manual")
+        throw; // netc's schedule failed too: run_bench reports the schedule
+      out << fmt::format("Halide failed on kernel {}: {}\n", k.symbol, e.what());
+      return -1;
     }
     pipeline_of[kernel] = static_cast<int>(kps.size() - 1);
   }

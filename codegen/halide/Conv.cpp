@@ -28,7 +28,11 @@ using Halide::Expr;
 using Halide::Func;
 using Halide::Var;
 
+/// Name prefixes schedule_conv recognises: the accumulator, the zero-padded
+/// input copy and the transposed filters.
 inline constexpr const char *kConvAcc = "conv_acc";
+inline constexpr const char *kConvPad = "conv_pad";
+inline constexpr const char *kConvWt = "conv_wt";
 
 /// stride [sh, sw], pads [top, left, bottom, right] (zeros for pools), and
 /// window [kh, kw] when given.
@@ -56,7 +60,7 @@ Func zero_padded(const Func &x, const Shape &s, bool padded) {
     return x;
   Var c, w, h, n;
   int H = int(s[1]), W = int(s[2]);
-  Func p(fresh_name("conv_pad"));
+  Func p(fresh_name(kConvPad));
   Expr inside = w >= 0 && w < W && h >= 0 && h < H;
   p(c, w, h, n) = Halide::select(
       inside, Func(x)(c, Halide::clamp(w, 0, W - 1), Halide::clamp(h, 0, H - 1), n), 0.0f);
@@ -98,7 +102,7 @@ Func lower_conv2d_grad_input(const Node &n, std::span<const Value> in) {
   Geom g = geom(n);
   const Shape &ys = in[0].type.shape, &ws = in[1].type.shape;
   Var c("c"), iw("iw"), ih("ih"), b("n"), f, kw, kh;
-  Func wt(fresh_name("conv_wt"));
+  Func wt(fresh_name(kConvWt));
   wt(c, f, kw, kh) = Func(in[1].func)(f, c, kw, kh);
   Halide::RDom r(0, int(ws[3]), 0, int(ws[1]), 0, int(ws[0]), fresh_name("tap"));
   Expr xw = iw + g.pl - r.y, xh = ih + g.pt - r.z; // ow·sw, oh·sh
@@ -232,14 +236,6 @@ namespace {
 
 using Halide::TailStrategy;
 
-/// The largest power of two <= e (e >= 1).
-int pow2_below(int e) {
-  int p = 1;
-  while (2 * p <= e)
-    p *= 2;
-  return p;
-}
-
 /// The loop nest of `s` (a stage of the 4-D conv output v = (inner, blocked,
 /// outer1, outer2)): blocks of `block` along v[1], the whole of v[0] inside
 /// as vectors of `vw`, the remaining block and outer loops fused and parallel.
@@ -284,11 +280,11 @@ bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target
   int vw = target.natural_vector_size(Halide::Float(32));
   std::optional<Func> acc;
   for (const auto &[name, f] : Halide::Internal::find_transitive_calls(out.function())) {
-    if (name.rfind(kConvAcc, 0) == 0)
+    if (starts_with(name, kConvAcc))
       acc = Func(f);
-    else if (name.rfind("conv_pad", 0) == 0) // zero-padded copies: unconditional reads
+    else if (starts_with(name, kConvPad)) // zero-padded copies: unconditional reads
       Func(f).compute_root().vectorize(Func(f).args()[0], vw, TailStrategy::GuardWithIf);
-    else if (name.rfind("conv_wt", 0) == 0)
+    else if (starts_with(name, kConvWt))
       Func(f).compute_root(); // the transposed filters, read once per tap
   }
   NETC_ASSERT(acc.has_value(), "conv kernel without its accumulator");

@@ -35,6 +35,20 @@ std::vector<Halide::Expr> extents(const Shape &s, const Halide::Expr &batch);
 /// A fresh, unique Func name with a readable prefix ("softmax_max$3").
 std::string fresh_name(const std::string &prefix);
 
+/// Whether Func name `s` starts with `prefix` (the name markers below).
+inline bool starts_with(const std::string &s, const char *prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+/// The largest power of two <= e (e >= 1): a vector width that fits a
+/// static extent.
+inline int pow2_below(int64_t e) {
+  int p = 1;
+  while (2 * static_cast<int64_t>(p) <= e)
+    p *= 2;
+  return p;
+}
+
 /// Name prefix of the matmul accumulator, which schedule_output recognises
 /// inside fused kernels to tile the kernel's output around it.
 inline constexpr const char *kMatmulAcc = "matmul_acc";

@@ -35,17 +35,8 @@ using Halide::TailStrategy;
 using Halide::Var;
 using Halide::VarOrRVar;
 
-bool starts_with(const std::string &s, const char *prefix) { return s.rfind(prefix, 0) == 0; }
 bool contains(const std::string &s, const char *part) {
   return s.find(part) != std::string::npos;
-}
-
-/// The largest power of two <= e (e >= 1).
-int pow2_below(int64_t e) {
-  int p = 1;
-  while (2 * static_cast<int64_t>(p) <= e)
-    p *= 2;
-  return p;
 }
 
 /// Elements worth one parallel task of a pointwise loop.

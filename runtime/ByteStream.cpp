@@ -17,6 +17,8 @@ namespace netc::rt {
 
 namespace {
 constexpr size_t kInputBuffer = size_t(1) << 18;
+/// Bytes per read_append step.
+constexpr size_t kAppendChunk = size_t(1) << 20;
 /// inflate counts in uInt; stay well inside it.
 constexpr size_t kMaxInflate = size_t(1) << 30;
 } // namespace
@@ -34,7 +36,7 @@ Expected<void> ByteStream::open() {
   if (!std::filesystem::exists(st))
     return fail(fmt::format("{}: no such file", path_));
   if (std::filesystem::is_directory(st))
-    return fail(fmt::format("{}: is a directory, not an IDX file", path_));
+    return fail(fmt::format("{}: is a directory, not {}", path_, what_));
   file_ = std::fopen(path_.c_str(), "rb");
   if (!file_)
     return fail(fmt::format("{}: cannot open: {}", path_, std::strerror(errno)));
@@ -134,6 +136,21 @@ void ByteStream::next_member() {
   }
   done_ = true;
   set_error(fmt::format("trailing garbage after the gzip stream at compressed offset {}", position()));
+}
+
+uint64_t ByteStream::read_append(std::vector<uint8_t> &out, uint64_t n) {
+  uint64_t total = 0;
+  while (total < n) {
+    size_t old = out.size();
+    size_t want = static_cast<size_t>(std::min<uint64_t>(n - total, kAppendChunk));
+    out.resize(old + want);
+    size_t got = read(out.data() + old, want);
+    out.resize(old + got);
+    total += got;
+    if (got < want)
+      break;
+  }
+  return total;
 }
 
 uint64_t ByteStream::skip(uint64_t n) {

@@ -10,7 +10,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <filesystem>
 #include <fmt/format.h>
 #include <string_view>
 #include <unordered_map>
@@ -25,14 +24,9 @@ constexpr size_t kMaxLine = size_t(1) << 20;
 /// Lines of a plain or gzip file, without their '\n' (and a final '\r').
 class LineReader {
 public:
-  LineReader(std::string path, const char *what) : path_(path), what_(what), in_(std::move(path)) {}
+  LineReader(std::string path, const char *what) : path_(path), what_(what), in_(std::move(path), what) {}
 
-  Expected<void> open() {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path_, ec))
-      return fail(fmt::format("{}: is a directory, not {}", path_, what_));
-    return in_.open();
-  }
+  Expected<void> open() { return in_.open(); }
 
   /// The next line into `line`; false at the end or on an error (error() then).
   bool next(std::string &line) {

@@ -79,7 +79,7 @@ namespace {
 
 /// The largest rank accepted; real IDX files have 1 to 4 dimensions.
 constexpr uint32_t kMaxRank = 8;
-/// Bytes per read or write call (zlib counts in unsigned int).
+/// Bytes per gzwrite call (zlib counts in unsigned int).
 constexpr size_t kChunk = size_t(1) << 20;
 
 uint32_t load_u32_be(const uint8_t *p) {
@@ -164,28 +164,13 @@ Expected<Header> read_header(ByteStream &in, const std::string &path) {
   return h;
 }
 
-/// Reads `keep` bytes into `out`, growing it chunk by chunk so that a lying
-/// header costs only the memory of the bytes really present.
-size_t read_growing(ByteStream &in, std::vector<uint8_t> &out, uint64_t keep) {
-  out.reserve(static_cast<size_t>(std::min<uint64_t>(keep, uint64_t(64) << 20)));
-  while (out.size() < keep) {
-    size_t old = out.size();
-    size_t want = static_cast<size_t>(std::min<uint64_t>(keep - old, kChunk));
-    out.resize(old + want);
-    size_t got = in.read(out.data() + old, want);
-    out.resize(old + got);
-    if (got < want)
-      break;
-  }
-  return out.size();
-}
-
 /// Reads the data (keeping the first `keep_examples`) and checks that exactly
 /// h.data_bytes follow the header.
 Expected<void> read_data(ByteStream &in, const std::string &path, const Header &h, uint64_t keep_examples,
                          std::vector<uint8_t> &out) {
   uint64_t keep = keep_examples * h.bytes_per_example;
-  uint64_t found = read_growing(in, out, keep);
+  out.reserve(static_cast<size_t>(std::min<uint64_t>(keep, uint64_t(64) << 20)));
+  uint64_t found = in.read_append(out, keep);
   if (found == keep)
     found += in.skip(h.data_bytes - keep);
   if (in.error())
@@ -208,7 +193,7 @@ Expected<void> read_data(ByteStream &in, const std::string &path, const Header &
 } // namespace
 
 Expected<IdxFile> read_idx(const std::string &path, std::optional<int64_t> limit) {
-  ByteStream in(path);
+  ByteStream in(path, "an IDX file");
   if (auto ok = in.open(); !ok)
     return Error{ok.error()};
   auto h = read_header(in, path);

@@ -398,19 +398,11 @@ Expected<NpyArray> parse_npy(std::span<const uint8_t> bytes, const std::string &
 }
 
 Expected<NpyArray> read_npy(const std::string &path) {
-  ByteStream in(path);
+  ByteStream in(path, "an .npy file");
   if (Expected<void> ok = in.open(); !ok)
     return Error{ok.error()};
   std::vector<uint8_t> bytes;
-  constexpr size_t kChunk = size_t(1) << 20;
-  for (;;) {
-    size_t old = bytes.size();
-    bytes.resize(old + kChunk);
-    size_t got = in.read(bytes.data() + old, kChunk);
-    bytes.resize(old + got);
-    if (got < kChunk)
-      break;
-  }
+  in.read_append(bytes, UINT64_MAX);
   if (in.error())
     return *in.error();
   return parse_npy(bytes, path);

@@ -150,6 +150,8 @@ TEST_CASE("npy: gzip-compressed files read through the same reader", "[npy]") {
   REQUIRE(a);
   CHECK(a->to_floats() == p.values);
   CHECK(read_npy("/nonexistent/x.npy").error().find("/nonexistent/x.npy") == 0);
+  std::string dir = std::filesystem::temp_directory_path().string();
+  CHECK(read_npy(dir).error() == dir + ": is a directory, not an .npy file");
 }
 
 TEST_CASE("npy: each malformed file is an error with its offset", "[npy]") {

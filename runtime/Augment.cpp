@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/Augment.h"
 
+#include "runtime/Idx.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -141,10 +143,7 @@ Expected<std::vector<int64_t>> image_dims(std::span<const int64_t> shape) {
     return std::vector<int64_t>{shape[0], shape[1], 1};
   if (shape.size() == 3)
     return std::vector<int64_t>{shape[0], shape[1], shape[2]};
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return fail(fmt::format("augmentation needs images of shape [H, W] or [H, W, C], not [{}]", s));
+  return fail(fmt::format("augmentation needs images of shape [H, W] or [H, W, C], not {}", shape_list(shape)));
 }
 
 Expected<void> check_augment(const std::vector<AugmentOp> &ops, std::span<const int64_t> example_shape) {

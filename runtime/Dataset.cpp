@@ -17,6 +17,13 @@ namespace fs = std::filesystem;
 
 int64_t Dataset::label_size() const { return num_elements(label_shape); }
 
+void Dataset::keep_first(int64_t n) {
+  if (n < 0 || n >= size())
+    return;
+  inputs.keep_first(n);
+  labels.resize(size_t(n * label_size()));
+}
+
 //===----------------------------------------------------------------------===//
 // Path resolution
 //===----------------------------------------------------------------------===//
@@ -100,11 +107,8 @@ Expected<Dataset> load_dataset(const std::string &images_path, const std::string
     return data;
   if (Expected<void> ok = select_classes(data, options.classes); !ok)
     return Error{ok.error()};
-  if (options.limit && *options.limit < data.size()) {
-    data.inputs.shape[0] = *options.limit;
-    data.inputs.data.resize(size_t(*options.limit * data.example_size()));
-    data.labels.resize(size_t(*options.limit));
-  }
+  if (options.limit)
+    data.keep_first(*options.limit);
   return data;
 }
 
@@ -127,9 +131,7 @@ Expected<void> select_classes(Dataset &data, std::span<const int32_t> classes) {
   for (size_t k = 0; k < classes.size(); ++k)
     if (count[k] == 0)
       return fail(fmt::format("{}: no example has label {}, which `classes` selects", data.labels_path, classes[k]));
-  data.inputs.shape[0] = kept;
-  data.inputs.data.resize(size_t(kept * row));
-  data.labels.resize(size_t(kept));
+  data.keep_first(kept);
   return {};
 }
 
@@ -151,12 +153,7 @@ Expected<Dataset> load_dataset_from(const std::string &images, const std::string
 namespace {
 
 /// "f32[32, 32]": how the model language spells an input type.
-std::string model_type_string(std::span<const int64_t> shape) {
-  std::string s = "f32[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+std::string model_type_string(std::span<const int64_t> shape) { return "f32" + shape_list(shape); }
 
 Expected<void> check_inputs(const Dataset &data, const ModelDataSpec &spec) {
   std::span<const int64_t> have = data.example_shape();

@@ -52,6 +52,9 @@ struct Dataset {
   std::span<const int64_t> example_shape() const { return std::span(inputs.shape).subspan(1); }
   /// Floats per example.
   int64_t example_size() const { return inputs.example_size(); }
+  /// Keeps the first n examples and their labels (all when n < 0 or
+  /// n >= size()).
+  void keep_first(int64_t n);
 };
 
 struct DatasetOptions {

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <zlib.h>
 
 namespace netc::rt {
@@ -66,6 +67,13 @@ int64_t num_elements(std::span<const int64_t> dims) {
 int64_t IdxFile::example_size() const { return shape.empty() ? 0 : num_elements(std::span(shape).subspan(1)); }
 int64_t HostArray::example_size() const { return shape.empty() ? 0 : num_elements(std::span(shape).subspan(1)); }
 
+void HostArray::keep_first(int64_t n) {
+  if (n < 0 || n >= count())
+    return;
+  data.resize(size_t(n * example_size()));
+  shape[0] = n;
+}
+
 std::string shape_string(std::span<const int64_t> shape) {
   if (shape.empty())
     return "scalar";
@@ -74,6 +82,8 @@ std::string shape_string(std::span<const int64_t> shape) {
     s += (i ? "x" : "") + std::to_string(shape[i]);
   return s;
 }
+
+std::string shape_list(std::span<const int64_t> shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 namespace {
 

@@ -75,6 +75,8 @@ struct HostArray {
   int64_t count() const { return shape.empty() ? 0 : shape[0]; }
   /// Elements per example: the product of shape[1:].
   int64_t example_size() const;
+  /// Keeps the first n examples (all of them when n < 0 or n >= count()).
+  void keep_first(int64_t n);
 };
 
 /// Converts any IDX type to floats; u8 is divided by 255 when `scale_u8`.
@@ -107,5 +109,8 @@ int64_t num_elements(std::span<const int64_t> shape);
 
 /// "28x28": a shape as the data messages print it.
 std::string shape_string(std::span<const int64_t> shape);
+
+/// "[28, 28]": a shape as a bracketed list, as the model language writes it.
+std::string shape_list(std::span<const int64_t> shape);
 
 } // namespace netc::rt

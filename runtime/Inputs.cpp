@@ -23,13 +23,6 @@ bool ends_with(const std::string &s, const std::string &suffix) {
                     [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
 }
 
-std::string dims(std::span<const int64_t> shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 Expected<HostArray> read_npy_inputs(const std::string &path, std::span<const int64_t> example,
                                     std::optional<int64_t> limit) {
   Expected<NpyArray> a = read_npy(path);
@@ -40,18 +33,18 @@ Expected<HostArray> read_npy_inputs(const std::string &path, std::span<const int
   // [...example]: one example without the leading N.
   if (shape.size() == example.size() && std::equal(shape.begin(), shape.end(), example.begin()))
     shape.insert(shape.begin(), 1);
-  if (shape.empty() || (shape.size() == 1 && per != 1) || num_elements(std::span(shape).subspan(1)) != per)
+  if (shape.empty() || (shape.size() == 1 && per != 1) || num_elements(std::span(shape).subspan(1)) != per) {
+    std::string want = shape_list(example);
     return fail(fmt::format("{}: array of shape {} does not hold examples of the model's input shape {}; expected "
                             "[N, {} or {}",
-                            path, dims(a->shape), dims(example), dims(example).substr(1), dims(example)));
+                            path, shape_list(a->shape), want, want.substr(1), want));
+  }
   HostArray out{shape, a->to_floats()};
   if (a->kind == NpyKind::UInt && a->item_size == 1)
     for (float &v : out.data)
       v /= 255.0f;
-  if (limit && *limit < out.shape[0]) {
-    out.shape[0] = *limit;
-    out.data.resize(size_t(*limit * per));
-  }
+  if (limit)
+    out.keep_first(*limit);
   return out;
 }
 
@@ -61,7 +54,7 @@ Expected<HostArray> read_image_input(const std::string &path, std::span<const in
   if (!grey && !rgb)
     return fail(fmt::format("{}: an image feeds an input of shape [H, W], [H, W, 1] or [H, W, 3], but the model's "
                             "input is {}",
-                            path, dims(example)));
+                            path, shape_list(example)));
   Expected<Image> img = read_image(path, grey ? 1 : 3);
   if (!img)
     return Error{img.error()};

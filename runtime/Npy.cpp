@@ -9,6 +9,7 @@
 #include "runtime/Npy.h"
 
 #include "runtime/ByteStream.h"
+#include "runtime/Idx.h"
 
 #include <algorithm>
 #include <bit>
@@ -240,12 +241,7 @@ std::vector<uint8_t> fortran_to_c(const std::vector<uint8_t> &data, const std::v
 
 } // namespace
 
-int64_t NpyArray::count() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
+int64_t NpyArray::count() const { return num_elements(shape); }
 
 std::string NpyArray::dtype_name() const {
   switch (kind) {

@@ -66,10 +66,6 @@ std::vector<int64_t> example_shape(const Model &m, int slot) {
   return std::vector<int64_t>(s.begin() + (s.empty() ? 0 : 1), s.end());
 }
 
-int64_t product(std::span<const int64_t> shape) {
-  return std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<>());
-}
-
 /// Copies examples [first, first + k) of `data` into slot `slot`.
 void copy_inputs(Model &m, int slot, const Dataset &data, int64_t first, int64_t k) {
   size_t row = size_t(data.example_size());
@@ -220,7 +216,7 @@ Expected<std::vector<Image>> activation_tiles(std::span<const float> v, std::spa
     return fail(fmt::format("value `{}` has {} dimensions per example; activation pictures take [K], [H, W] or "
                             "[H, W, C]",
                             name, shape.size()));
-  int64_t n = product(shape);
+  int64_t n = num_elements(shape);
   float lo = *std::min_element(v.begin(), v.end()), hi = *std::max_element(v.begin(), v.end());
   int64_t factor = upscale_factor(std::max(h, w), 48);
   std::vector<Image> tiles;
@@ -313,7 +309,7 @@ Expected<std::string> saliency_command(Model &m, const DataBinding &d, const Dat
   int64_t width = 0;
   for (const SlotRef &a : fn.args) {
     if (a.name == "score.seed")
-      seed = a.slot, width = product(example_shape(m, a.slot));
+      seed = a.slot, width = num_elements(example_shape(m, a.slot));
     else if (a.slot != *in)
       label = a.slot;
   }
@@ -455,7 +451,7 @@ Expected<std::string> filters_command(const Model &m, const PictureRequest &r) {
   if (!p)
     return Error{p.error()};
   const std::vector<int64_t> &shape = m.desc().slots[size_t((*p)->slot)].shape;
-  std::span<const float> w(m.f32((*p)->slot), size_t(product(shape)));
+  std::span<const float> w(m.f32((*p)->slot), size_t(num_elements(shape)));
   int64_t columns = 0;
   std::vector<Image> tiles = filter_tiles(w, shape, r.channel_mean, columns);
   Image picture = grid(tiles, columns);
@@ -490,7 +486,7 @@ Expected<std::string> activations_command(Model &m, const DataBinding &d, const 
   if (Expected<void> ok = run_inspect(m, d, data, r.index, 1); !ok)
     return Error{ok.error()};
   std::vector<int64_t> vshape = example_shape(m, req->slot);
-  std::span<const float> v(m.f32(req->slot), size_t(product(vshape)));
+  std::span<const float> v(m.f32(req->slot), size_t(num_elements(vshape)));
   Expected<std::vector<Image>> tiles = activation_tiles(v, vshape, r.value);
   if (!tiles)
     return Error{tiles.error()};
@@ -532,7 +528,7 @@ Expected<std::string> topk_command(Model &m, const DataBinding &d, const Dataset
     return fail(fmt::format("--k {} is out of range: {} holds {} examples", r.k, data.images_path, n));
   // Activation of an example: the unit's maximum over the other axes.
   std::vector<float> act(static_cast<size_t>(n));
-  int64_t per = product(vshape);
+  int64_t per = num_elements(vshape);
   for (int64_t first = 0; first < n; first += m.max_batch()) {
     int64_t k = std::min(m.max_batch(), n - first);
     if (Expected<void> ok = run_inspect(m, d, data, first, k); !ok)

@@ -314,6 +314,7 @@ int run_train(const Context &c) {
 
 /// Loads the checkpoint the flag names, or the default one; evaluating
 /// random parameters is never what was meant, so a missing file is an error.
+/// Then applies --threads.
 Expected<Model> model_from_checkpoint(const Context &c, int64_t batch) {
   std::string path = c.o.checkpoint.empty() ? c.default_checkpoint() : c.o.checkpoint;
   std::error_code ec;
@@ -325,6 +326,7 @@ Expected<Model> model_from_checkpoint(const Context &c, int64_t batch) {
     return m;
   if (Expected<CheckpointInfo> info = load_checkpoint(path, *m); !info)
     return Error{info.error()};
+  set_threads(c);
   return m;
 }
 
@@ -338,7 +340,6 @@ int run_eval(const Context &c) {
   Expected<Model> m = model_from_checkpoint(c, c.o.batch.value_or(c.config_batch()));
   if (!m)
     return c.error(m.error());
-  set_threads(c);
   Expected<EvalResult> r = evaluate(*m, *d, *data, m->max_batch());
   if (!r)
     return c.error(r.error());
@@ -368,7 +369,6 @@ int run_sample(const Context &c) {
   Expected<Model> m = model_from_checkpoint(c, 1);
   if (!m)
     return c.error(m.error());
-  set_threads(c);
   Expected<std::string> text = sample_text(*m, *d, *v, c.o.sample);
   if (!text)
     return c.error(text.error());
@@ -404,7 +404,6 @@ int run_predict(const Context &c) {
   Expected<Model> m = model_from_checkpoint(c, c.o.batch.value_or(c.config_batch()));
   if (!m)
     return c.error(m.error());
-  set_threads(c);
   Expected<Predictions> p = predict(*m, *d, *data, m->max_batch());
   if (!p)
     return c.error(p.error());
@@ -440,6 +439,21 @@ Expected<Dataset> picture_data(const Context &c, const DataBinding &d) {
   return load_data(c, d, c.o.inputs, "validate", c.o.limit);
 }
 
+/// What picture command `command` prints, run on the loaded model `m`.
+Expected<std::string> picture_report(const Context &c, Model &m, const std::string &command) {
+  if (command == "filters")
+    return filters_command(m, c.o.picture);
+  Expected<DataBinding> d = binding_for(c, "predict", "");
+  Expected<Dataset> data = d ? picture_data(c, *d) : Expected<Dataset>(Error{d.error()});
+  if (!data)
+    return Error{data.error()};
+  if (command == "saliency")
+    return saliency_command(m, *d, *data, c.o.picture);
+  if (command == "activations")
+    return activations_command(m, *d, *data, c.o.picture);
+  return topk_command(m, *d, *data, c.o.picture);
+}
+
 int run_picture(const Context &c, const std::string &command) {
   if (command == "saliency" && c.o.picture.output.empty() && !c.o.picture.stats) {
     c.err << "error: saliency needs -o FILE.png (or --stats)\n";
@@ -448,17 +462,7 @@ int run_picture(const Context &c, const std::string &command) {
   Expected<Model> m = model_from_checkpoint(c, c.o.batch.value_or(c.config_batch()));
   if (!m)
     return c.error(m.error());
-  set_threads(c);
-  Expected<std::string> report = command == "filters" ? filters_command(*m, c.o.picture) : fail("");
-  if (command != "filters") {
-    Expected<DataBinding> d = binding_for(c, "predict", "");
-    Expected<Dataset> data = d ? picture_data(c, *d) : Expected<Dataset>(Error{d.error()});
-    if (!data)
-      return c.error(data.error());
-    report = command == "saliency"      ? saliency_command(*m, *d, *data, c.o.picture)
-             : command == "activations" ? activations_command(*m, *d, *data, c.o.picture)
-                                        : topk_command(*m, *d, *data, c.o.picture);
-  }
+  Expected<std::string> report = picture_report(c, *m, command);
   if (!report)
     return c.error(report.error());
   c.out << *report;

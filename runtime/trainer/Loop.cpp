@@ -172,10 +172,13 @@ void gather(Model &model, const FnData &fd, const Dataset &data, std::span<const
     std::transform(inputs.begin(), inputs.end(), model.i32(fd.input), [](float v) { return int32_t(v); });
 }
 
-Expected<void> checkpoint(const Model &model, const TrainSettings &s, const TrainPosition &pos, const RunState &run) {
-  if (s.checkpoint.empty())
+/// Saves the run at `pos` to `path` (s.checkpoint or s.keep_best); nothing
+/// when `path` is empty.
+Expected<void> save_run(const std::string &path, const Model &model, const TrainSettings &s, const TrainPosition &pos,
+                        const RunState &run) {
+  if (path.empty())
     return {};
-  return save_checkpoint(s.checkpoint, model, {model.desc().name, pos, s.seed, s.batch, run});
+  return save_checkpoint(path, model, {model.desc().name, pos, s.seed, s.batch, run});
 }
 
 /// Augments the `count` examples just gathered into `fd`'s input slot,
@@ -215,7 +218,7 @@ Expected<void> run_epoch(Model &model, const DataBinding &d, const Dataset &data
   while (pos.step < batches.num_batches()) {
     if (int signal = stop_requested()) {
       sum.interrupted = signal, stopped = true;
-      if (Expected<void> ok = checkpoint(model, s, pos, sum.run); !ok)
+      if (Expected<void> ok = save_run(s.checkpoint, model, s, pos, sum.run); !ok)
         return ok;
       break;
     }
@@ -235,7 +238,7 @@ Expected<void> run_epoch(Model &model, const DataBinding &d, const Dataset &data
     stopped = s.max_steps > 0 && pos.global_step >= s.max_steps;
     bool periodic = s.save_every_steps > 0 && pos.global_step % s.save_every_steps == 0;
     if (stopped || (periodic && pos.step < batches.num_batches()))
-      if (Expected<void> ok = checkpoint(model, s, pos, sum.run); !ok)
+      if (Expected<void> ok = save_run(s.checkpoint, model, s, pos, sum.run); !ok)
         return ok;
     if (stopped)
       break;
@@ -310,11 +313,8 @@ static Expected<bool> track_best(const Model &model, const TrainSettings &s, con
   if (run.best_epoch >= 0 && !(st.eval_loss < run.best_loss))
     return s.patience > 0 && ++run.since_best >= s.patience;
   run.best_loss = st.eval_loss, run.best_epoch = st.epoch, run.since_best = 0;
-  if (!s.keep_best.empty())
-    if (Expected<void> ok = save_checkpoint(
-            s.keep_best, model, {model.desc().name, {st.epoch + 1, 0, global_step}, s.seed, s.batch, run});
-        !ok)
-      return Error{ok.error()};
+  if (Expected<void> ok = save_run(s.keep_best, model, s, {st.epoch + 1, 0, global_step}, run); !ok)
+    return Error{ok.error()};
   return false;
 }
 
@@ -365,7 +365,7 @@ Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &
     Expected<bool> out_of_patience = track_best(model, s, st, pos.global_step, sum.run);
     if (!out_of_patience)
       return Error{out_of_patience.error()};
-    if (Expected<void> ok = checkpoint(model, s, {pos.epoch + 1, 0, pos.global_step}, sum.run); !ok)
+    if (Expected<void> ok = save_run(s.checkpoint, model, s, {pos.epoch + 1, 0, pos.global_step}, sum.run); !ok)
       return Error{ok.error()};
     saved_at = pos.global_step;
     if (*out_of_patience) {
@@ -379,7 +379,7 @@ Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &
   }
   // Nothing ran (e.g. resuming a finished run): still leave a checkpoint.
   if (saved_at != pos.global_step)
-    if (Expected<void> ok = checkpoint(model, s, pos, sum.run); !ok)
+    if (Expected<void> ok = save_run(s.checkpoint, model, s, pos, sum.run); !ok)
       return Error{ok.error()};
   return sum;
 }
@@ -387,7 +387,7 @@ Expected<TrainSummary> train(Model &model, const DataBinding &d, const Dataset &
 Expected<EvalResult> evaluate(Model &model, const DataBinding &d, const Dataset &data, int64_t batch) {
   Batcher batches = Batcher::sequential(data.size(), std::min(batch, model.max_batch()));
   RunningMean loss;
-  RunningAccuracy acc;
+  int64_t correct = 0;
   EvalResult r;
   r.classes = d.num_classes;
   r.confusion.assign(size_t(r.classes * r.classes), 0);
@@ -402,14 +402,16 @@ Expected<EvalResult> evaluate(Model &model, const DataBinding &d, const Dataset 
     int64_t positions = k * data.label_size();
     std::span<const float> scores(model.f32(d.eval_scores), size_t(positions * d.num_classes));
     std::span<const int32_t> labels(model.i32(d.eval.label), size_t(positions));
-    acc.add(scores, labels, d.num_classes);
     for (int64_t i = 0; i < positions; ++i) {
+      int64_t label = labels[size_t(i)];
       int64_t predicted = int64_t(argmax(scores.subspan(size_t(i * d.num_classes), size_t(d.num_classes))));
-      if (labels[size_t(i)] >= 0 && labels[size_t(i)] < d.num_classes)
-        ++r.confusion[size_t(labels[size_t(i)] * d.num_classes + predicted)];
+      correct += predicted == label;
+      if (label >= 0 && label < d.num_classes)
+        ++r.confusion[size_t(label * d.num_classes + predicted)];
     }
+    r.count += positions;
   }
-  r.loss = loss.mean(), r.accuracy = acc.accuracy(), r.count = acc.seen();
+  r.loss = loss.mean(), r.accuracy = r.count ? double(correct) / double(r.count) : 0.0;
   return r;
 }
 

@@ -8,11 +8,7 @@
 # bit-identical to an uninterrupted one (the generator's state is in the checkpoint), and
 # --no-augment gives the plain run's bits.
 # usage: augment.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 cat > aug.net <<'NET'
 model mlp(image: f32[28, 28], label: class<10>) {

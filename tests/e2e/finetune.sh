@@ -13,12 +13,7 @@
 # each other's spread on these classes (the measurements are in
 # docs/trainer.md), so such a threshold could only be tuned to pass.
 # usage: finetune.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
-acc() { sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$1" | tail -1; }
+source "$(dirname "$0")/lib.bash"
 # `tensors FILE NAME...`: one line per tensor, its name and the SHA-256 of its bytes.
 tensors() { /usr/bin/python3 - "$@" <<'EOF'
 import hashlib, json, struct, sys
@@ -48,18 +43,13 @@ body="body.conv2d1.w body.conv2d1.b body.conv2d2.w body.conv2d2.b"
 ./finetune_scratch train --limit 1000 --epochs 2 --checkpoint scratch.safetensors | tee scratch.log
 [ "$(tensors scratch.safetensors $body)" != "$(tensors finetune.safetensors $body)" ] ||
   fail "scratch and fine-tuned bodies are identical"
-ft=$(acc ft.log) scratch=$(acc scratch.log)
+ft=$(last_accuracy ft.log) scratch=$(last_accuracy scratch.log)
 echo "held-out accuracy on T-shirt/top vs shirt: fine-tuned $ft %, scratch $scratch %"
 # Measured on this subset (seed 1): fine-tuned 80.25 %, scratch 80.20 % (chance: 50 %).
-awk -v a="$ft" 'BEGIN { exit !(a >= 72) }' || fail "fine-tuned accuracy $ft % < 72 %"
-awk -v a="$scratch" 'BEGIN { exit !(a >= 70) }' || fail "scratch accuracy $scratch % < 70 %"
+at_least "$ft" 72 "fine-tuned accuracy $ft % < 72 %"
+at_least "$scratch" 70 "scratch accuracy $scratch % < 70 %"
 
 # Loading errors: the tensor, the parameter and the file are named.
-expect_error() { # MESSAGE COMMAND...
-  local msg=$1; shift
-  if "$@" > err.log 2>&1; then fail "$* succeeded"; fi
-  grep -qF -- "$msg" err.log || { cat err.log; fail "$* did not say: $msg"; }
-}
 # A truncated checkpoint, then a missing one.
 head -c 100 finetune_base.safetensors > finetune_base.safetensors.cut && mv finetune_base.safetensors.cut finetune_base.safetensors
 expect_error "finetune_base.safetensors: header length" ./finetune train --limit 10 --epochs 1 --no-checkpoint

@@ -7,20 +7,16 @@
 # stay near chance (<= 60 %; measured 48.6 %) while the LSTM remembers
 # (>= 95 %; measured 99.8 %; docs/recurrence.md has 6 seeds of each).
 # usage: goldfish.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache NETC_DATA=$out/data
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
+export NETC_DATA=$out/data
 
 /usr/bin/python3 "$src/tools/goldfish.py" "$out/data/goldfish"
-final_accuracy() { sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$1" | tail -1; }
 for m in rnn lstm; do
   "$netc" build "$src/examples/goldfish_$m.net" -o "$m" | tee "build_$m.log"
   "./$m" train --checkpoint "$m.safetensors" | tee "train_$m.log"
 done
-rnn=$(final_accuracy train_rnn.log) lstm=$(final_accuracy train_lstm.log)
+rnn=$(last_accuracy train_rnn.log) lstm=$(last_accuracy train_lstm.log)
 echo "held-out accuracy after 10 epochs: rnn $rnn %, lstm $lstm %"
-awk -v a="$rnn" 'BEGIN { exit !(a <= 60) }' || fail "the vanilla RNN learned the task ($rnn %)"
-awk -v a="$lstm" 'BEGIN { exit !(a >= 95) }' || fail "the LSTM did not remember ($lstm %)"
+at_most "$rnn" 60 "the vanilla RNN learned the task ($rnn %)"
+at_least "$lstm" 95 "the LSTM did not remember ($lstm %)"
 echo "PASS"

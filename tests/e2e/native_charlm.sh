@@ -8,11 +8,7 @@
 # Then `sample` writes text from the checkpoint and its vocabulary file.
 # Needs the Debian package `fortunes` (tools/ setup installs it).
 # usage: native_charlm.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/charmlp.net" -o trainer | tee build.log
 ./trainer train --max-steps 200 --checkpoint lm.safetensors | tee train.log
@@ -30,11 +26,6 @@ head -c 4 sample.txt | grep -q "^The " || fail "the sample does not start with t
 ./trainer sample --checkpoint lm.safetensors --length 120 --temperature 0.8 --seed 1 --prime "The " > again.txt
 cmp -s sample.txt again.txt || fail "the same seed gave another sample"
 
-expect_error() { # MESSAGE COMMAND...
-  local msg=$1; shift
-  if "$@" > err.log 2>&1; then fail "$* succeeded"; fi
-  grep -qF -- "$msg" err.log || { cat err.log; fail "$* did not say: $msg"; }
-}
 cp lm.safetensors other.safetensors
 expect_error "other.vocab.json: no vocabulary file; training on text(...) data writes it next to the checkpoint" \
   ./trainer sample --checkpoint other.safetensors

@@ -8,11 +8,7 @@
 # `sample` must generate from the checkpoint through the compiled scan.
 # Needs the Debian package `fortunes` (tools/setup.sh installs it).
 # usage: native_charlm_lstm.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/charlm.net" -o trainer | tee build.log
 ./trainer train --max-steps 150 --checkpoint lm.safetensors | tee train.log

@@ -9,17 +9,13 @@
 # layer's filter grid, an activation grid and a top-k grid are PNGs that read
 # back with the expected sizes; bad names and indices get precise errors.
 # usage: native_cnn.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/cnn.net" -o trainer | tee build.log
 ./trainer train --limit 12000 --epochs 2 --checkpoint cnn.safetensors | tee train.log
-acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' train.log | tail -1)
+acc=$(last_accuracy train.log)
 echo "held-out accuracy: $acc %"
-awk -v a="$acc" 'BEGIN { exit !(a >= 82) }' || fail "accuracy $acc % < 82 %"
+at_least "$acc" 82 "accuracy $acc % < 82 %"
 ./trainer eval --checkpoint cnn.safetensors | tee eval.log
 grep -q "accuracy $acc%" eval.log || fail "eval of the checkpoint disagrees with training"
 
@@ -52,11 +48,6 @@ expect_png topk.png "466 118 1"
 [ "$(grep -c '^ *[0-9]* *[0-9]* *[0-9.-]* *[0-9]$' topk.log)" = 16 ] || fail "topk did not list 16 examples"
 
 # Errors: the valid names, a did-you-mean, the range.
-expect_error() { # MESSAGE COMMAND...
-  local msg=$1; shift
-  if "$@" > err.log 2>&1; then fail "$* succeeded"; fi
-  grep -qF -- "$msg" err.log || { cat err.log; fail "$* did not say: $msg"; }
-}
 expect_error 'unknown named value `hh`; the named values are: h, h2, logits, prob; did you mean `h`?' \
   ./trainer activations --checkpoint cnn.safetensors --value hh -o x.png
 expect_error 'unknown layer or parameter `h.conv2`; the conv2d kernels are: h.conv2d.w, h2.conv2d.w; did you mean `h.conv2d`?' \

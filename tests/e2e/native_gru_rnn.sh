@@ -8,20 +8,16 @@
 # each checkpoint must agree. The full 3-epoch runs on all 60,000 images are
 # in docs/recurrence.md.
 # usage: native_gru_rnn.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 check() { # MODEL THRESHOLD
   local m=$1 min=$2
   "$netc" build "$src/examples/$m.net" -o "$m" | tee "build_$m.log"
   "./$m" train --limit 12800 --validate-limit 2000 --epochs 2 --checkpoint "$m.safetensors" | tee "train_$m.log"
   local acc
-  acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "train_$m.log" | tail -1)
+  acc=$(last_accuracy "train_$m.log")
   echo "$m held-out accuracy: $acc %"
-  awk -v a="$acc" -v t="$min" 'BEGIN { exit !(a >= t) }' || fail "$m accuracy $acc % < $min %"
+  at_least "$acc" "$min" "$m accuracy $acc % < $min %"
   "./$m" eval --checkpoint "$m.safetensors" --limit 2000 | tee "eval_$m.log"
   grep -q "accuracy $acc% (2000 examples)" "eval_$m.log" || fail "eval of the $m checkpoint disagrees with training"
 }

@@ -8,18 +8,14 @@
 # evaluate to the same figure, and a run stopped after 150 steps and
 # resumed must end with the same parameters, bit for bit.
 # usage: native_lstm.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/lstm.net" -o trainer | tee build.log
 run=(--limit 12800 --validate-limit 2000)
 ./trainer train "${run[@]}" --epochs 2 --checkpoint lstm.safetensors | tee train.log
-acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' train.log | tail -1)
+acc=$(last_accuracy train.log)
 echo "held-out accuracy: $acc %"
-awk -v a="$acc" 'BEGIN { exit !(a >= 78) }' || fail "accuracy $acc % < 78 %"
+at_least "$acc" 78 "accuracy $acc % < 78 %"
 ./trainer eval --checkpoint lstm.safetensors --limit 2000 | tee eval.log
 grep -q "accuracy $acc% (2000 examples)" eval.log || fail "eval of the checkpoint disagrees with training"
 

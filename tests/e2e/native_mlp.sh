@@ -5,11 +5,7 @@
 # a run stopped mid-epoch and resumed ends with the same parameters, bit for
 # bit, as an uninterrupted run. Bad data gets a located error.
 # usage: native_mlp.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/mlp.net" -o trainer | tee build1.log
 grep -q ', 0 cached' build1.log || fail "the first build should compile every kernel"
@@ -20,9 +16,9 @@ ldd ./trainer | tee ldd.log
 if grep -Eiq 'halide|llvm' ldd.log; then fail "the trainer links Halide or LLVM"; fi
 
 ./trainer train --limit 12000 --epochs 2 --checkpoint full.safetensors | tee train.log
-acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' train.log | tail -1)
+acc=$(last_accuracy train.log)
 echo "held-out accuracy: $acc %"
-awk -v a="$acc" 'BEGIN { exit !(a >= 78) }' || fail "accuracy $acc % < 78 %"
+at_least "$acc" 78 "accuracy $acc % < 78 %"
 
 # Stop after 250 steps (inside epoch 2 of 188 steps each), then resume.
 ./trainer train --limit 12000 --epochs 2 --max-steps 250 --checkpoint part.safetensors -q

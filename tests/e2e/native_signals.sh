@@ -5,11 +5,7 @@
 # lines (per epoch and per --log-every steps) that parse; eval prints a
 # confusion matrix.
 # usage: native_signals.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/mlp.net" -o trainer > build.log
 args=(--limit 12000 --epochs 3 --validate-limit 1000)

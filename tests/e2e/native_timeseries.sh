@@ -5,17 +5,13 @@
 # its 10 epochs of 6,000 series; held-out accuracy on 1,000 other series
 # must reach 90 % (measured 93.4 %; chance is 33 %).
 # usage: native_timeseries.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/timeseries_conv1d.net" -o trainer | tee build.log
 ./trainer train --checkpoint ts.safetensors | tee train.log
-acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' train.log | tail -1)
+acc=$(last_accuracy train.log)
 echo "held-out accuracy: $acc %"
-awk -v a="$acc" 'BEGIN { exit !(a >= 90) }' || fail "accuracy $acc % < 90 %"
+at_least "$acc" 90 "accuracy $acc % < 90 %"
 ./trainer eval --checkpoint ts.safetensors | tee eval.log
 grep -q "accuracy $acc% (1000 examples)" eval.log || fail "eval of the checkpoint disagrees with training"
 echo "PASS"

@@ -6,15 +6,11 @@
 # CNN; held-out accuracy on the 1,000 other series must reach 88 % (measured
 # 90.9 %; the CNN reaches 93.4 %).
 # usage: native_timeseries_lstm.sh NETC SOURCE_DIR OUT_DIR
-set -euo pipefail
-netc=$1 src=$2 out=$3
-rm -rf "$out" && mkdir -p "$out" && cd "$out"
-export NETC_CACHE_DIR=$out/cache
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/timeseries_lstm.net" -o trainer | tee build.log
 ./trainer train --checkpoint ts.safetensors | tee train.log
-acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' train.log | tail -1)
+acc=$(last_accuracy train.log)
 echo "held-out accuracy: $acc %"
-awk -v a="$acc" 'BEGIN { exit !(a >= 88) }' || fail "accuracy $acc % < 88 %"
+at_least "$acc" 88 "accuracy $acc % < 88 %"
 echo "PASS"

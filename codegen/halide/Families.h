@@ -53,6 +53,10 @@ inline int pow2_below(int64_t e) {
 /// inside fused kernels to tile the kernel's output around it.
 inline constexpr const char *kMatmulAcc = "matmul_acc";
 
+/// Name prefix of the matmul's right operand as the accumulator reads it:
+/// inlined unless schedule_output packs it, a panel of columns at a time.
+inline constexpr const char *kMatmulRhs = "matmul_rhs";
+
 /// Name marker of a reduction whose reduced axes include its input's
 /// innermost axis: schedule_output keeps its reduction loop innermost and
 /// serial instead of vectorising across outputs.

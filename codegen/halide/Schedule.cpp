@@ -11,13 +11,15 @@
 //     pure Var;
 //   * scatter_add: the zeroing stage pointwise, the update over the ids
 //     serial (ids may repeat), vectorised along the row;
-//   * matmul: Halide's classic schedule. The output is tiled (2 vectors of
-//     columns x 32 rows, tiles fused and parallel); within a tile, blocks of
-//     8 rows x 2 vectors accumulate in registers (the matmul accumulator is
-//     computed at the block, its update reordered so the reduction over K is
-//     outermost in the block, and the block unrolled). A kernel whose root is
-//     an elementwise epilogue of a matmul (bias, activation) is tiled the
-//     same way around the accumulator.
+//   * matmul: panels of 4 vectors of columns, the right operand's panel
+//     packed contiguously, swept by blocks of 6 rows whose accumulators stay
+//     in registers (schedule_matmul_panels); narrow or short outputs keep
+//     Halide's classic schedule: 32 x 32 tiles (fused, parallel), blocks of
+//     8 rows x 2 vectors in registers (the matmul accumulator is computed at
+//     the block, its update reordered so the reduction over K is outermost
+//     in the block, and the block unrolled). A kernel whose root is an
+//     elementwise epilogue of a matmul (bias, activation) is tiled the same
+//     way around the accumulator.
 //
 // Tails use GuardWithIf or ShiftInwards, never RoundUp, so any extent works
 // (batch 1 or 13, 10 classes); tiled paths are partitioned by Halide into a
@@ -198,6 +200,62 @@ void schedule_matmul(Func out, Func acc, int vw, bool exact, int64_t cols_extent
     acc.update().unroll(aj);
 }
 
+/// The packed right operand the accumulator `acc` reads, if any.
+std::optional<Func> matmul_rhs(const Func &acc) {
+  for (const auto &[name, f] : Halide::Internal::find_direct_calls(acc.function()))
+    if (starts_with(name, kMatmulRhs))
+      return Func(f);
+  return std::nullopt;
+}
+
+/// The panel schedule (the GEBP loop of BLIS-style GEMMs): the output is cut
+/// into panels of kPanelVectors vectors of columns; for each panel the right
+/// operand's K x cols block is packed once into a contiguous buffer (its
+/// rows of the full matrix lie a whole row pitch apart, which maps them onto
+/// a few L1 sets), then every block of kPanelRows rows sweeps it with the
+/// block's accumulators in registers (6 x 4 zmm = 24 of 32 on AVX-512,
+/// 6 x 2 ymm = 12 of 16 on AVX2). Parallel over panels, or over row blocks
+/// when there are fewer than two panels. At [64,784]x[784,512] on one core
+/// this runs at 1.5x schedule_matmul (docs/codegen.md, "Schedules").
+constexpr int kPanelRows = 6;
+int panel_cols(int vw) { return (vw >= 16 ? 4 : 2) * vw; }
+
+bool use_panels(int vw, int64_t cols_extent, int64_t rows_extent) {
+  return (cols_extent == 0 || cols_extent >= panel_cols(vw)) &&
+         (rows_extent == 0 || rows_extent >= kPanelRows);
+}
+
+void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
+                            int64_t cols_extent) {
+  int cols = panel_cols(vw);
+  Var j = out.args()[0], i = out.args()[1];
+  Halide::OutputImageParam buf = out.output_buffer();
+  Halide::Expr full = buf.dim(0).extent() >= cols && buf.dim(1).extent() >= kPanelRows;
+  bool rows_parallel = cols_extent > 0 && cols_extent < 2 * cols;
+  auto tile = [&](Stage s, TailStrategy tail) {
+    Var jo("jo"), ji("ji"), ib("ib"), ii("ii");
+    s.split(j, jo, ji, cols, tail)
+        .split(i, ib, ii, kPanelRows, tail)
+        .reorder(ji, ii, ib, jo)
+        .vectorize(ji, vw)
+        .unroll(ii)
+        .parallel(rows_parallel ? ib : jo);
+  };
+  tile(out.specialize(full), exact ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards);
+  tile(out, TailStrategy::GuardWithIf);
+  rhs.compute_at(out, Var("jo")).vectorize(rhs.args()[0], vw, TailStrategy::GuardWithIf);
+  Var aj = acc.args()[0], ai = acc.args()[1];
+  Halide::RVar k(acc.update().get_schedule().rvars()[0].var);
+  acc.compute_at(out, Var("ib"))
+      .vectorize(aj, vw, TailStrategy::GuardWithIf)
+      .unroll(ai, kPanelRows, TailStrategy::GuardWithIf);
+  acc.update()
+      .reorder(aj, ai, k)
+      .vectorize(aj, vw, TailStrategy::GuardWithIf)
+      .unroll(ai, kPanelRows, TailStrategy::GuardWithIf)
+      .unroll(aj);
+}
+
 /// A matmul whose reduction is long (K in the thousands) and output small:
 /// the accumulator is the whole output (compute_root), its update split
 /// along K into blocks of kBlockK rows, each swept over every register block
@@ -275,7 +333,12 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
   }
   if (acc) {
     int64_t rows = n.type.rank() >= 2 ? n.type.shape[static_cast<size_t>(n.type.rank() - 2)] : 0;
-    schedule_matmul(out, *acc, vw, exact_tails, inner_extent(n.type), rows == kBatch ? 0 : rows);
+    rows = rows == kBatch ? 0 : rows;
+    std::optional<Func> rhs = matmul_rhs(*acc);
+    if (rhs && use_panels(vw, inner_extent(n.type), rows))
+      schedule_matmul_panels(out, *acc, *rhs, vw, exact_tails, inner_extent(n.type));
+    else
+      schedule_matmul(out, *acc, vw, exact_tails, inner_extent(n.type), rows);
     return;
   }
   if (starts_with(out.name(), kScatterAdd)) {

@@ -106,6 +106,15 @@ std::vector<Case> cases() {
       {"matmul [45,70]x[70,77]", OpKind::MatMul, {f32({45, 70}), f32({70, 77})}, {}, 1e-4},
       {"matmul [N,784]x[784,512]", OpKind::MatMul, {f32({N, 784}), f32({784, 512})}, {}, 1e-4,
        {}, {64}},
+      // The panel schedule (Schedule.cpp): panels of 64 columns (two and a
+      // shifted third for 130), blocks of 6 rows (batch 5 below a block, 13
+      // with a shifted last block), parallel over row blocks when one panel.
+      {"matmul panels [N,70]x[70,130]", OpKind::MatMul, {f32({N, 70}), f32({70, 130})}, {}, 1e-4,
+       {}, {1, 5, 6, 13, 64}},
+      {"matmul panels K=N [100,N]x[N,64]", OpKind::MatMul, {f32({100, N}), f32({N, 64})}, {},
+       1e-4, {}, {1, 7, 64}},
+      {"matmul panels [7,33]x[33,N]", OpKind::MatMul, {f32({7, 33}), f32({33, N})}, {}, 1e-4,
+       {}, {1, 64, 100}},
       {"reshape [N,28,28]->[N,784]", OpKind::Reshape, {f32({N, 28, 28})},
        shape_attr("shape", {N, 784})},
       {"reshape [N,784]->[N,28,28]", OpKind::Reshape, {f32({N, 784})},

@@ -15,7 +15,10 @@
 // function of its own (the same sweep, run on the body with respect to its
 // state and the sequences whose adjoints the caller wants), and a reversed
 // scan over the saved states runs it (Backprop::scan_vjp, docs/recurrence.md).
-// So @train_step and the saliency functions both reach through scans.
+// The forward values the VJP reads that depend on the step's matmuls (an
+// LSTM's gates) are stored by the forward scan rather than recomputed
+// (Backprop::values_to_save, stack_saved). So @train_step and the saliency
+// functions both reach through scans.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Autodiff.h"
@@ -57,6 +60,18 @@ bool reads_trainable(const Module &m, const Function &f) {
 /// The output names of a body's VJP function (see build_body_vjp).
 std::string arg_adjoint_name(const std::string &arg) { return "d." + arg; }
 const char *const kGradPrefix = "grad.";
+
+/// Forward values of a scan body stored by the forward scan for the body's
+/// VJP (Backprop::values_to_save): the new state (read from the scan's own
+/// stacked output) and `values`, body nodes of one leading shape stacked
+/// along `axis`, their last, into one per-step value of `shape`.
+struct Saved {
+  bool state = false;
+  std::vector<ValueId> values;
+  int64_t axis = 0;
+  Shape shape;
+  bool empty() const { return !state && values.empty(); }
+};
 
 /// Steps 2 and 3 over the first wrt.size() nodes of a function (the forward
 /// graph), appending the adjoint computation to it; a scan's VJP
@@ -163,25 +178,14 @@ private:
     for (size_t i = 0; i < k; ++i)
       seq_wanted[i] = c.want(i) && b_.type(n.operands[i]).dtype == DType::F32;
     std::string body = n.attrs.get_str("body");
-    std::optional<Function> built = build_body_vjp(body, seq_wanted);
+    Saved saved;
+    std::optional<Function> built = build_body_vjp(body, seq_wanted, Saved{}, &saved);
     if (!built)
       return false;
+    if (!saved.empty())
+      built = build_body_vjp(body, seq_wanted, saved, nullptr);
     std::vector<NamedValue> vjp_outputs = built->outputs;
-    // Named @<body>.vjp, or the same function built before (the body scanned
-    // twice); a different one of that name (other wanted adjoints, or a later
-    // pass pruned its outputs) gets a numbered name.
-    std::string vjp = body + ".vjp";
-    for (int num = 2;; ++num) {
-      built->name = vjp;
-      const Function *same = m_.find_function(vjp);
-      if (!same) {
-        m_.functions.push_back(std::move(*built));
-        break;
-      }
-      if (print_function(*same) == print_function(*built))
-        break;
-      vjp = body + ".vjp" + std::to_string(num);
-    }
+    std::string vjp = add_function_once(std::move(*built), body + ".vjp");
 
     int64_t axis = n.attrs.get_int("axis");
     ValueId h0 = n.operands[k];
@@ -194,6 +198,10 @@ private:
     std::vector<ValueId> operands(n.operands.begin(), n.operands.end() - 1);
     operands.push_back(prev);
     operands.push_back(c.dy);
+    if (saved.state)
+      operands.push_back(c.self);
+    if (!saved.values.empty())
+      operands.push_back(stack_saved(c, body, saved));
     operands.push_back(b_.constant(0.0, state));
     Attrs base{{"body", vjp}, {"axis", axis}, {"reverse", int64_t(1)}};
     auto select = [&](size_t output, const Shape &step, bool sum) {
@@ -219,6 +227,52 @@ private:
     return true;
   }
 
+  /// Adds `f` to the module as @<name>, or finds the same function added
+  /// before (the body scanned twice); a different one of that name (other
+  /// wanted adjoints, or a later pass pruned its outputs) gets a numbered
+  /// name. Returns the name.
+  std::string add_function_once(Function f, const std::string &name) {
+    std::string chosen = name;
+    for (int num = 2;; ++num) {
+      f.name = chosen;
+      const Function *same = m_.find_function(chosen);
+      if (!same) {
+        m_.functions.push_back(std::move(f));
+        return chosen;
+      }
+      if (print_function(*same) == print_function(f))
+        return chosen;
+      chosen = name + std::to_string(num);
+    }
+  }
+
+  /// Stores `saved.values` in the forward pass: the body becomes
+  /// @<body>.save, the same function with one more output, their
+  /// concatenation, and the forward scans over the same operands run it (its
+  /// state is unchanged); a sibling scan selecting the new output (one loop
+  /// with them in codegen) is the stacked [.., T, ..] sequence returned.
+  ValueId stack_saved(VjpContext &c, const std::string &body, const Saved &saved) {
+    Function save = *m_.find_function(body);
+    Builder sb(save);
+    sb.set_loc(save.loc);
+    ValueId joined = saved.values[0];
+    for (size_t i = 1; i < saved.values.size(); ++i)
+      joined = sb.op(OpKind::Concat, {joined, saved.values[i]}, Attrs{{"axis", saved.axis}});
+    save.outputs.push_back({"saved", joined});
+    int64_t output = static_cast<int64_t>(save.outputs.size()) - 1;
+    std::string name = add_function_once(std::move(save), body + ".save");
+    std::vector<ValueId> operands = c.node.operands;
+    for (Node &other : f_.nodes)
+      if (other.op == OpKind::Scan && other.operands == operands &&
+          other.attrs.get_str("body") == body)
+        other.attrs.set("body", name);
+    Attrs a = c.node.attrs;
+    a.set("body", name);
+    a.set("output", output);
+    a.set("shape", saved.shape);
+    return b_.op(OpKind::Scan, operands, a);
+  }
+
   /// Builds (does not add) @<body>.vjp(%args of @body..., %grad.out,
   /// %grad.next) from @body(%xs..., %state) -> (%new_state, ...): the adjoint
   /// of the body's new state is grad.out + grad.next (the stacked output's
@@ -228,7 +282,8 @@ private:
   /// when this sweep differentiates parameters, grad.<param> per trainable
   /// parameter the body reads. Sequences not wanted get no adjoint at all.
   std::optional<Function> build_body_vjp(const std::string &body_name,
-                                         const std::vector<bool> &seq_wanted) {
+                                         const std::vector<bool> &seq_wanted,
+                                         const Saved &saved, Saved *to_save) {
     const Function body = *m_.find_function(body_name); // copy: m.functions grows
     Function g;
     g.name = body_name + ".vjp";
@@ -240,7 +295,15 @@ private:
       remap[a] = gb.arg(body.node(a).attrs.get_str("name"), body.type(a));
     ValueId out = body.outputs[0].value;
     ValueId dh = gb.arg("grad.out", body.type(out));
+    ValueId saved_state = saved.state ? gb.arg("saved.state", body.type(out)) : kNoValue;
+    ValueId saved_values =
+        saved.values.empty() ? kNoValue : gb.arg("saved", {DType::F32, saved.shape});
     ValueId dnext = gb.arg("grad.next", body.type(out));
+    // The forward graph is copied whole (the adjoint is derived from it);
+    // `stored` maps a saved node's copy to its slice of the saved input,
+    // which the adjoint reads instead (below).
+    std::map<ValueId, ValueId> stored;
+    int64_t offset = 0;
     for (size_t i = 0; i < body.nodes.size(); ++i) {
       if (body.nodes[i].op == OpKind::Arg)
         continue;
@@ -249,6 +312,14 @@ private:
         v = remap[v];
       g.nodes.push_back(std::move(copy));
       remap[i] = static_cast<ValueId>(g.nodes.size() - 1);
+      if (saved.state && static_cast<ValueId>(i) == out)
+        stored[remap[i]] = saved_state;
+      if (std::find(saved.values.begin(), saved.values.end(), static_cast<ValueId>(i)) !=
+          saved.values.end()) {
+        int64_t size = body.type(static_cast<ValueId>(i)).shape.back();
+        stored[remap[i]] = gb.slice(saved_values, saved.axis, offset, size);
+        offset += size;
+      }
     }
     size_t forward_size = g.nodes.size();
     // Leaves: the state (its adjoint is carried) and the wanted sequences.
@@ -277,7 +348,70 @@ private:
       if (auto it = inner.grads.find(p.name); it != inner.grads.end())
         outputs.push_back({kGradPrefix + p.name, it->second});
     g.outputs = std::move(outputs);
+    // The adjoint reads the saved values; the forward nodes that computed
+    // them (and what only they needed) are left to dead-code elimination.
+    for (size_t j = forward_size; j < g.nodes.size(); ++j)
+      for (ValueId &v : g.nodes[j].operands)
+        if (auto it = stored.find(v); it != stored.end())
+          v = it->second;
+    for (NamedValue &o : g.outputs)
+      if (auto it = stored.find(o.value); it != stored.end())
+        o.value = it->second;
+    if (to_save)
+      *to_save = values_to_save(body, g, forward_size, remap);
     return g;
+  }
+
+  /// The forward values of `body` that its VJP `g` (built without saving;
+  /// its first `forward_size` nodes the forward copy, `remap` body -> g)
+  /// reads and that depend on a matmul or a convolution within the step:
+  /// storing them in the forward scan costs a write and a read per step,
+  /// recomputing them the matmul. Those of one leading shape (the first's)
+  /// are stacked side by side along their last axis; the new state itself
+  /// is read from the scan's own output instead.
+  Saved values_to_save(const Function &body, const Function &g, size_t forward_size,
+                       const std::vector<ValueId> &remap) {
+    std::vector<bool> costly(forward_size, false), read(forward_size, false);
+    for (size_t i = 0; i < forward_size; ++i) {
+      const Node &n = g.nodes[i];
+      costly[i] = n.op == OpKind::MatMul || n.op == OpKind::Conv2D ||
+                  n.op == OpKind::Conv2DGradInput || n.op == OpKind::Conv2DGradFilter;
+      for (ValueId v : n.operands)
+        costly[i] = costly[i] || costly[static_cast<size_t>(v)];
+    }
+    for (size_t j = forward_size; j < g.nodes.size(); ++j)
+      for (ValueId v : g.nodes[j].operands)
+        if (static_cast<size_t>(v) < forward_size)
+          read[static_cast<size_t>(v)] = true;
+    for (const NamedValue &o : g.outputs)
+      if (static_cast<size_t>(o.value) < forward_size)
+        read[static_cast<size_t>(o.value)] = true;
+    Saved s;
+    std::optional<Shape> lead;
+    for (size_t b = 0; b < body.nodes.size(); ++b) {
+      ValueId gi = remap[b];
+      if (body.nodes[b].op == OpKind::Arg || gi == kNoValue || !read[gi] || !costly[gi])
+        continue;
+      if (static_cast<ValueId>(b) == body.outputs[0].value) {
+        s.state = true;
+        continue;
+      }
+      TensorType t = body.type(static_cast<ValueId>(b));
+      if (t.dtype != DType::F32 || t.rank() == 0 || t.shape.back() == kBatch)
+        continue;
+      Shape prefix(t.shape.begin(), t.shape.end() - 1);
+      if (!lead) {
+        lead = prefix;
+        s.shape = t.shape;
+        s.shape.back() = 0;
+        s.axis = t.rank() - 1;
+      }
+      if (prefix != *lead)
+        continue;
+      s.values.push_back(static_cast<ValueId>(b));
+      s.shape.back() += t.shape.back();
+    }
+    return s;
   }
 
   Module &m_;

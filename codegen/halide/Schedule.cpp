@@ -44,13 +44,24 @@ bool contains(const std::string &s, const char *part) {
 /// Elements worth one parallel task of a pointwise loop.
 constexpr int64_t kParallelGrain = 4096;
 
-/// Vectorises the innermost of `vars` (Halide order) and parallelises the
-/// outermost of a pointwise stage. `inner_extent` is the innermost extent
-/// when known statically (> 0), which allows ShiftInwards on a pure stage.
-void schedule_pointwise(Stage s, const std::vector<Var> &vars, int vw, int64_t inner_extent,
-                        bool pure, bool exact = false) {
-  if (vars.empty())
-    return;
+/// Elements below which a pointwise loop over a kernel's output runs on one
+/// thread: waking the pool's workers and joining them costs several µs on
+/// the 2-vCPU machines, more than the loop itself at this size (an LSTM
+/// step's [64, 128] gates ran 3-4x slower on 2 threads than on one).
+constexpr int64_t kParallelMin = 65536;
+
+/// The element count of `f`'s output buffer (a pipeline output).
+Halide::Expr output_elements(const Func &f) {
+  Halide::OutputImageParam buf = f.output_buffer();
+  Halide::Expr n = 1;
+  for (int d = 0; d < f.dimensions(); ++d)
+    n = n * Halide::cast<int64_t>(buf.dim(d).extent());
+  return n;
+}
+
+/// Parallelises the outermost of `vars` of stage `s`: tasks of about
+/// kParallelGrain elements for narrow rows, one per outer index otherwise.
+void parallelize(Stage s, const std::vector<Var> &vars, int64_t inner_extent) {
   if (vars.size() == 2 && inner_extent > 0 && inner_extent < kParallelGrain) {
     // Narrow rows ([512, 10]): a parallel task per row would cost more than
     // the row; tasks of about kParallelGrain elements instead.
@@ -61,20 +72,33 @@ void schedule_pointwise(Stage s, const std::vector<Var> &vars, int vw, int64_t i
   } else if (vars.size() >= 2) {
     s.parallel(vars.back());
   }
+}
+
+/// Vectorises the innermost of `vars` (Halide order) and parallelises the
+/// outermost of a pointwise stage; with `elements` (the stage's output
+/// size, when it is a kernel's output) only where that is at least
+/// kParallelMin. `inner_extent` is the innermost extent when known
+/// statically (> 0), which allows ShiftInwards on a pure stage.
+void schedule_pointwise(Stage s, const std::vector<Var> &vars, int vw, int64_t inner_extent,
+                        bool pure, bool exact = false, Halide::Expr elements = Halide::Expr()) {
+  if (vars.empty())
+    return;
   if (exact && inner_extent > 0 && inner_extent <= vw) {
     // The whole row as one vector (odd widths included): no tail to guard.
     if (inner_extent > 1)
       s.vectorize(vars[0]);
-    return;
-  }
-  if (pure && inner_extent > 0 && !exact) {
+  } else if (pure && inner_extent > 0 && !exact) {
     // A fixed-width vector loop; the last vector shifts inwards to fit.
     int w = std::min(vw, pow2_below(inner_extent));
     if (w > 1)
       s.vectorize(vars[0], w, TailStrategy::ShiftInwards);
-    return;
+  } else {
+    s.vectorize(vars[0], vw, TailStrategy::GuardWithIf);
   }
-  s.vectorize(vars[0], vw, TailStrategy::GuardWithIf);
+  if (vars.size() < 2)
+    return;
+  parallelize(elements.defined() ? s.specialize(elements >= Halide::Expr(kParallelMin)) : s, vars,
+              inner_extent);
 }
 
 /// Every update stage of a reduction Func: see the file comment.
@@ -363,7 +387,8 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
         s.vectorize(out.args()[0], vw, TailStrategy::GuardWithIf);
       if (rank >= 2 && !(rank - 1 == 0 && along_inner) &&
           out.update_args(i)[rank - 1].as<Halide::Internal::Variable>() != nullptr)
-        s.parallel(out.args()[static_cast<size_t>(rank - 1)]);
+        s.specialize(output_elements(out) >= Halide::Expr(kParallelMin))
+            .parallel(out.args()[static_cast<size_t>(rank - 1)]);
     }
     return;
   }
@@ -371,7 +396,8 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
     schedule_reduction(out, vw, inner_extent(n.type));
     return;
   }
-  schedule_pointwise(out, out.args(), vw, inner_extent(n.type), true, exact_tails);
+  schedule_pointwise(out, out.args(), vw, inner_extent(n.type), true, exact_tails,
+                     output_elements(out));
 }
 
 } // namespace netc::hl

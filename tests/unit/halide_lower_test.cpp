@@ -84,6 +84,10 @@ std::vector<Case> cases() {
       {"log", OpKind::Log, {f32({N, 37}, 0.01, 10)}},
       {"sqrt", OpKind::Sqrt, {f32({N, 37}, 0, 10)}},
       {"relu", OpKind::Relu, {f32({N, 37})}},
+      // 70,400 elements at batch 64: the parallel specialisation (at least
+      // kParallelMin = 65,536 elements, Schedule.cpp); batches 1 and 7 run
+      // on one thread.
+      {"relu [N,1100]", OpKind::Relu, {f32({N, 1100})}},
       {"step", OpKind::Step, {f32({N, 37})}},
       {"sigmoid", OpKind::Sigmoid, {f32({N, 37}, -30, 30)}},
       {"tanh", OpKind::Tanh, {f32({N, 37}, -5, 5)}},
@@ -138,6 +142,8 @@ std::vector<Case> cases() {
        Attrs{{"axis", int64_t(1)}}},
       {"concat [N,13]+[N,37] axis 1", OpKind::Concat, {f32({N, 13}), f32({N, 37})},
        Attrs{{"axis", int64_t(1)}}},
+      {"concat [N,600]+[N,600] axis 1 (parallel at batch 64)", OpKind::Concat,
+       {f32({N, 600}), f32({N, 600})}, Attrs{{"axis", int64_t(1)}}},
       {"concat [3,N]+[4,N] axis 0", OpKind::Concat, {f32({3, N}), f32({4, N})},
        Attrs{{"axis", int64_t(0)}}},
       {"one_hot [N] classes 10", OpKind::OneHot, {i32({N}, -1, 11)},

@@ -21,7 +21,7 @@ enum class Role : uint8_t {
   Inline,      // recomputed inside each consumer kernel
   Pointwise,   // elementwise or broadcasting arithmetic
   Reduction,   // reductions and the row-statistics ops (softmax, cross-entropy)
-  MatMul,      // the one opaque op with an epilogue rule
+  MatMul,      // matmul and conv2d: opaque, with an epilogue rule
   Opaque,      // anything else: a kernel of its own
 };
 
@@ -30,7 +30,10 @@ Role role_of(const Node &n) {
     return Role::Leaf;
   if (n.op == OpKind::Constant || n.op == OpKind::BatchSize)
     return Role::Inline;
-  if (n.op == OpKind::MatMul)
+  // A forward convolution takes an epilogue like a matmul: the bias add and
+  // activation are computed on its register blocks (codegen/halide/Conv.cpp
+  // schedules the epilogue's root around the accumulator).
+  if (n.op == OpKind::MatMul || n.op == OpKind::Conv2D)
     return Role::MatMul;
   // A concat reads each element of one operand: pointwise arithmetic for
   // fusion, so the pieces of a zero-padded adjoint sum (Simplify.cpp) are

@@ -18,15 +18,16 @@
 // A producer joins its consumer's kernel when every (effective) user of it
 // is in that kernel, it is not a function result, and the rule table in
 // Fusion.cpp allows the (producer, consumer) pair: elementwise chains fuse
-// into their consumers and into reductions; a matmul fuses into a
-// same-shaped elementwise epilogue (bias, activation, the optimizer's
-// velocity update); reductions (softmax, cross-entropy, sums) fuse into an
-// elementwise consumer; nothing fuses into a matmul but inline nodes.
+// into their consumers and into reductions; a matmul or a forward conv2d
+// fuses into a same-shaped elementwise epilogue (bias, activation, the
+// optimizer's velocity update); reductions (softmax, cross-entropy, sums)
+// fuse into an elementwise consumer; nothing fuses into a matmul or conv
+// but inline nodes.
 //
 // requires: shapes inferred, simplify has run (DCE: every node is used).
 // guarantees: every non-leaf, non-inline node has `kernel = k`; kernel k's
 //   root is its only member used outside it or named as a result; each
-//   kernel holds at most one matmul; an inline node that is a result is
+//   kernel holds at most one matmul or conv2d; an inline node that is a result is
 //   the root of its own kernel. Semantics are unchanged (attributes only).
 // invalidates: nothing; a later rewrite of the IR must re-run fusion (the
 //   pass overwrites any `kernel` attributes it finds).

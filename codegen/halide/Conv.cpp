@@ -274,9 +274,20 @@ void schedule_grad_filter(Func acc, int w, int block) {
 
 } // namespace
 
-bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target) {
-  if (n.op != OpKind::Conv2D && n.op != OpKind::Conv2DGradInput && n.op != OpKind::Conv2DGradFilter)
-    return false; // pools are pointwise: the default schedule fits them
+bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target,
+                   bool exact_tails) {
+  OpKind op = n.op;
+  if (op != OpKind::Conv2D && op != OpKind::Conv2DGradInput && op != OpKind::Conv2DGradFilter) {
+    // Pools are pointwise: the default schedule fits them. A kernel whose
+    // root is the epilogue of a conv2d (Fusion.cpp: bias, activation, on the
+    // conv's shape) is tiled as the conv would be.
+    const auto calls = Halide::Internal::find_transitive_calls(out.function());
+    bool epilogue = std::any_of(calls.begin(), calls.end(),
+                                [](const auto &c) { return starts_with(c.first, kConvAcc); });
+    if (!epilogue)
+      return false;
+    op = OpKind::Conv2D;
+  }
   int vw = target.natural_vector_size(Halide::Float(32));
   std::optional<Func> acc;
   for (const auto &[name, f] : Halide::Internal::find_transitive_calls(out.function())) {
@@ -303,9 +314,10 @@ bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target
     if (int64_t e = n.type.shape[3 - d]; e != kBatch)
       buf.dim(d).set_bounds(0, int(e));
   Expr full = buf.dim(0).extent() >= w && buf.dim(1).extent() >= block;
-  tile_conv_output(out.specialize(full), v, block, w, TailStrategy::ShiftInwards);
+  tile_conv_output(out.specialize(full), v, block, w,
+                   exact_tails ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards);
   tile_conv_output(out, v, block, w, TailStrategy::GuardWithIf);
-  if (n.op == OpKind::Conv2DGradFilter) {
+  if (op == OpKind::Conv2DGradFilter) {
     schedule_grad_filter(*acc, w, block);
     return true;
   }

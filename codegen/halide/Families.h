@@ -86,8 +86,11 @@ Halide::Func lower_reduce(const Node &n, std::span<const Value> in, const Halide
 Halide::Func lower_loss(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
 Halide::Func lower_conv(const Node &n, std::span<const Value> in, const Halide::Expr &batch);
 
-/// Schedules the output of a kernel whose root is conv2d or one of its
-/// gradients (register-blocked direct convolution); false for other ops.
-bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target);
+/// Schedules the output of a kernel whose root is conv2d, one of its
+/// gradients or a conv2d's elementwise epilogue (register-blocked direct
+/// convolution); false for other kernels. `exact_tails`: no point computed
+/// twice (an in-place output).
+bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target,
+                   bool exact_tails);
 
 } // namespace netc::hl

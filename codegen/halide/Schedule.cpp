@@ -335,7 +335,7 @@ void schedule_flatten_copy(Halide::Func out, int64_t row, const Halide::Target &
 
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
                      bool exact_tails, bool long_reduction) {
-  if (schedule_conv(n, out, target)) // conv2d and its gradients: codegen/halide/Conv.cpp
+  if (schedule_conv(n, out, target, exact_tails)) // conv2d, its gradients: codegen/halide/Conv.cpp
     return;
   int vw = target.natural_vector_size(Halide::Float(32));
   std::optional<Func> acc;

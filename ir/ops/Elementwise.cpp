@@ -104,10 +104,13 @@ const OpInfo SqrtInfo = {unary_infer,
                          },
                          unary_eval<sqrt_f>, cost_of<1>};
 
-//===-- relu: max(x, 0);  d/dx = step(x) ----------------------------------===//
+//===-- relu: y = max(x, 0);  d/dx = step(x) = step(y) ---------------------===//
+// The mask reads y (y > 0 exactly where x > 0), so the pre-activation has no
+// reader but the relu and fuses with it (a matmul's or conv's bias add and
+// relu become one epilogue, passes/Fusion.cpp).
 const OpInfo ReluInfo = {unary_infer,
                          [](VjpContext &c) {
-                           ValueId mask = c.b.op(OpKind::Step, {c.node.operands[0]});
+                           ValueId mask = c.b.op(OpKind::Step, {c.self});
                            c.dx[0] = c.b.mul(c.dy, mask);
                          },
                          unary_eval<relu_f>, cost_of<1>};

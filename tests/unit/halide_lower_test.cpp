@@ -505,6 +505,18 @@ TEST_CASE("kernels of several ops: matmul epilogues, reductions of matmuls", "[h
     f.outputs.push_back({"y", y});
     check_kernel(f, {{-1, 1}, {-1, 1}});
   }
+  SECTION("relu(conv2d(x, k) + bias): a conv's epilogue tiled as the conv") {
+    // Fusion.cpp gives a forward conv2d the matmul's epilogue rule; the
+    // kernel's root is the relu and Conv.cpp schedules it around the conv's
+    // accumulator. 20 filters: a full vector and a shifted one.
+    ValueId img = b.arg("img", {DType::F32, {N, 9, 7, 3}});
+    ValueId k = b.arg("k", {DType::F32, {3, 3, 3, 20}});
+    ValueId bias = b.arg("bias", {DType::F32, {20}});
+    ValueId c = b.op(OpKind::Conv2D, {img, k}, conv({1, 1}, {1, 1, 1, 1}));
+    ValueId y = b.op(OpKind::Relu, {b.add(c, bias)});
+    f.outputs.push_back({"y", y});
+    check_kernel(f, {{-1, 1}, {-1, 1}, {-1, 1}, {-1, 1}, {-1, 1}});
+  }
   SECTION("cross_entropy(x @ w, labels): row statistics of a matmul") {
     ValueId labels = b.arg("labels", {DType::I32, {N}});
     ValueId y = b.op(OpKind::CrossEntropy, {b.matmul(x, w), labels});

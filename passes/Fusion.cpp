@@ -42,6 +42,11 @@ Role role_of(const Node &n) {
   // inner loop).
   if (n.op == OpKind::Concat)
     return Role::Pointwise;
+  // A pooling gradient is a pure gather from the few windows over each
+  // pixel (codegen/halide/Conv.cpp): pointwise for fusion, so the relu mask
+  // that follows it in a CNN's backward pass is applied in the same kernel.
+  if (n.op == OpKind::MaxPool2DGrad || n.op == OpKind::AvgPool2DGrad)
+    return Role::Pointwise;
   // Movement ops are index arithmetic, recomputed where read; scatter_add
   // (Opaque: it accumulates) is a kernel of its own.
   if (std::strcmp(op_family(n.op), "Movement") == 0 &&

@@ -184,6 +184,56 @@ TEST_CASE("IR with kernel attributes round-trips through text", "[fusion]") {
   CHECK(print_module(*again) == text);
 }
 
+/// A small CNN: conv2d with its bias and relu fused (the conv epilogue),
+/// max pooling, whose gradient fuses with the relu mask, and Adam.
+const char *kCnn = R"(
+model cnn(image: f32[9, 8], label: class<3>) {
+    h      = image |> conv2d(20, 3, padding: "same") |> relu |> max_pool(2)
+    logits = h |> flatten |> dense(3)
+    output prob = softmax(logits)
+    loss cross_entropy(logits, label)
+}
+train cnn {
+    data      = idx("x.gz", "y.gz")
+    optimizer = adam(lr: 0.01)
+    batch     = 8
+    epochs    = 1
+}
+)";
+
+std::vector<Tensor> cnn_batch(Pcg32 &rng, int64_t n) {
+  return {random_tensor({n, 9, 8}, [&] { return rng.uniform(0, 1); }),
+          random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
+}
+
+TEST_CASE("a CNN's fused train steps match the unfused ones and the interpreter",
+          "[fusion][slow]") {
+  Module m = compile_net(kCnn);
+  const Function &step = *m.find_function("train_step");
+  // conv2d+add+relu is one kernel; so are max_pool2d_grad and the relu mask.
+  int64_t conv = kernel_of(step, OpKind::Conv2D);
+  CHECK(kernel_of(step, OpKind::Relu) == conv);
+  CHECK(kernel_of(step, OpKind::MaxPool2DGrad) == kernel_of(step, OpKind::Step));
+  Module plain_module = unfused(m); // JitModel keeps a reference
+  JitModel fused_jit(m), plain_jit(plain_module);
+  ParamStore interp = init_params(m, 4), fused = interp, plain = interp;
+  Pcg32 rng(8);
+  for (int64_t n : {13, 1, 7, 64}) {
+    INFO("batch " << n);
+    std::vector<Tensor> args = cnn_batch(rng, n);
+    CallResult r = interpret(m, step, args, interp);
+    apply_updates(interp, r);
+    double want = r.outputs.at("loss")[0];
+    CHECK(fused_jit.call("train_step", args, fused).at("loss")[0] == Approx(want).epsilon(1e-4));
+    CHECK(plain_jit.call("train_step", args, plain).at("loss")[0] == Approx(want).epsilon(1e-4));
+  }
+  for (const ParamDecl &p : m.params) {
+    INFO("parameter " << p.name);
+    CHECK(max_rel_error(fused.at(p.name), interp.at(p.name)) < 1e-4);
+    CHECK(max_rel_error(fused.at(p.name), plain.at(p.name)) < 1e-4);
+  }
+}
+
 TEST_CASE("fused and unfused train steps compute the same thing", "[fusion][slow]") {
   Module m = compile_net(kModel);
   Module plain = unfused(m);

@@ -44,10 +44,13 @@ train mlp {
 }
 )";
 
-std::vector<Tensor> batch(Pcg32 &rng, int64_t n) {
-  return {random_tensor({n, 4, 5}, [&] { return rng.uniform(0, 1); }),
+/// n random [h, w] images in [0, 1) and labels of 3 classes.
+std::vector<Tensor> image_batch(Pcg32 &rng, int64_t n, int64_t h, int64_t w) {
+  return {random_tensor({n, h, w}, [&] { return rng.uniform(0, 1); }),
           random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
 }
+
+std::vector<Tensor> batch(Pcg32 &rng, int64_t n) { return image_batch(rng, n, 4, 5); }
 
 /// The module without fusion: one kernel per node (Plan.cpp's fallback).
 Module unfused(Module m) {
@@ -201,10 +204,6 @@ train cnn {
 }
 )";
 
-std::vector<Tensor> cnn_batch(Pcg32 &rng, int64_t n) {
-  return {random_tensor({n, 9, 8}, [&] { return rng.uniform(0, 1); }),
-          random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
-}
 
 TEST_CASE("a CNN's fused train steps match the unfused ones and the interpreter",
           "[fusion][slow]") {
@@ -220,7 +219,7 @@ TEST_CASE("a CNN's fused train steps match the unfused ones and the interpreter"
   Pcg32 rng(8);
   for (int64_t n : {13, 1, 7, 64}) {
     INFO("batch " << n);
-    std::vector<Tensor> args = cnn_batch(rng, n);
+    std::vector<Tensor> args = image_batch(rng, n, 9, 8);
     CallResult r = interpret(m, step, args, interp);
     apply_updates(interp, r);
     double want = r.outputs.at("loss")[0];
@@ -242,8 +241,7 @@ TEST_CASE("fused and unfused train steps compute the same thing", "[fusion][slow
   Pcg32 rng(3);
   for (int64_t n : {13, 1, 7, 64, 5}) {
     INFO("batch " << n);
-    std::vector<Tensor> args = {random_tensor({n, 4, 5}, [&] { return rng.uniform(0, 1); }),
-                                random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
+    std::vector<Tensor> args = batch(rng, n);
     auto la = fused_jit.call("train_step", args, a);
     auto lb = plain_jit.call("train_step", args, b);
     CHECK(la.at("loss")[0] == Approx(lb.at("loss")[0]).epsilon(1e-5));

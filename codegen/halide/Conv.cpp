@@ -249,6 +249,29 @@ void tile_conv_output(Halide::Stage s, const std::vector<Var> &v, int block, int
       .parallel(t);
 }
 
+/// The block along the output's second dimension, (vectors of channels) x
+/// block accumulators. About 16 accumulators, at most 8 wide; for
+/// conv2d_grad_input up to kMaxAcc of the 32 zmm registers (two more hold
+/// the filter vectors and one the broadcast), the block whose ShiftInwards
+/// tiling of `blocked` computes the fewest extra pixels, then the largest:
+/// the CNN's [13, 13, 32] input gradient takes one block of 13 pixels
+/// instead of two shifted blocks of 8 (5.1 -> 2.8 ms in one alternating
+/// run, 3.8 -> 3.8 and 5.0 -> 3.4 in two more). The same choice made the
+/// forward convolutions 1.5-2.5x slower (24-26 accumulators with their
+/// epilogue), so they keep the 16.
+int conv_block(OpKind op, int vectors, int blocked) {
+  if (op != OpKind::Conv2DGradInput)
+    return std::max(1, std::min({8, 16 / vectors, blocked}));
+  constexpr int kMaxAcc = 26;
+  int best = 1, best_extra = 0;
+  for (int b = 1; b <= std::min(kMaxAcc / vectors, blocked); ++b) {
+    int extra = (blocked + b - 1) / b * b - blocked;
+    if (b == 1 || extra < best_extra || (extra == best_extra && b > best))
+      best = b, best_extra = extra;
+  }
+  return best;
+}
+
 /// The filter gradient sums over every output pixel of the batch. `acc`
 /// (the whole [KH, KW, C, F], small) is computed at the root with the
 /// images in chunks outermost, so each chunk's x and dy stay in cache while
@@ -306,8 +329,7 @@ bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target
   int inner = int(n.type.shape[3]), blocked = int(n.type.shape[2]);
   int w = std::min(vw, pow2_below(inner));
   int vectors = (inner + w - 1) / w;
-  // About 16 accumulators: (vectors of channels) x (block), at most 8 wide.
-  int block = std::max(1, std::min({8, 16 / vectors, blocked}));
+  int block = conv_block(op, vectors, blocked);
   // Static extents let the channel loops unroll: every dimension but N.
   Halide::OutputImageParam buf = out.output_buffer();
   for (int d = 0; d < 4; ++d)

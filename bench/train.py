@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""netc against PyTorch on examples/{mlp,cnn,lstm}.net, both in one run.
+"""netc against PyTorch (and JAX) on examples/{mlp,cnn,lstm}.net, in one run.
 
 For each model it times `netc build` cold (empty NETC_CACHE_DIR) and cached
 (the same build again), with the build's peak resident memory. Then for each
-model, batch and thread count it runs the netc trainer and its PyTorch peer
+model, batch and thread count it runs the netc trainer, its PyTorch peer
 (bench/train_torch.py: the same model, initialisation scheme, optimizer,
-data and batch) alternately, `--reps` times each (the order flips every rep),
-and prints the median training samples/s of each (the held-out evaluation is
-not timed on either side), the ratio netc / PyTorch, each one's peak
+data and batch) and, where a Python here imports jax, its JAX peer
+(bench/train_jax.py: the whole step under jax.jit) alternately, `--reps`
+times each (the order flips every rep), and prints the median training
+samples/s of each (the held-out evaluation is not timed on any side), the
+ratios netc / PyTorch and netc / JAX, netc's and PyTorch's peak
 resident memory (the largest over the reps) and held-out accuracy (last
 rep). By default each run trains 1 epoch on the first 12,800 training images
 (`--limit 0` for all 60,000) so that the whole default command takes a few
@@ -167,6 +169,29 @@ def run_netc(trainer, work, args, batch, threads):
     return [l["samples_per_s"] for l in lines], rss, 100 * lines[-1]["accuracy"]
 
 
+def jax_python(explicit):
+    """A Python that imports jax: `explicit`, else python3 on PATH, else Debian's; or None."""
+    for py in [explicit] if explicit else [shutil.which("python3"), PYTHON]:
+        if py and subprocess.run([py, "-c", "import jax"], capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+def run_jax(python, model, args, batch, threads):
+    """One JAX training run: (samples/s of each epoch, peak MiB, last accuracy %)."""
+    cmd = [python, os.path.join(ROOT, "bench", "train_jax.py"), "--model", model, "--epochs",
+           str(args.epochs), "--batch", str(batch), "--threads", str(threads)]
+    if args.limit:
+        cmd += ["--limit", str(args.limit)]
+    if args.validate_limit:
+        cmd += ["--validate-limit", str(args.validate_limit)]
+    out, _, rss = measure(cmd)
+    lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    if not lines:
+        sys.exit(f"bench/train_jax.py failed:\n{out}")
+    return [l["samples_per_s"] for l in lines], rss, 100 * lines[-1]["accuracy"]
+
+
 def run_torch(model, env, args, batch, threads):
     """One PyTorch training run: (samples/s of each epoch, peak MiB, last accuracy %)."""
     cmd = [PYTHON, os.path.join(ROOT, "bench", "train_torch.py"), "--model", model, "--epochs",
@@ -191,6 +216,9 @@ def main(argv=None):
     ap.add_argument("--validate-limit", type=int, default=0,
                     help="evaluate (untimed) on the first N held-out images (0: all)")
     ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--jax-python", default="",
+                    help="a Python with jax for the JAX peer (default: python3 on PATH or "
+                         "/usr/bin/python3, whichever imports jax; none: skipped)")
     args = ap.parse_args(argv)
     if args.epochs <= 0 or args.reps <= 0 or args.limit < 0 or args.validate_limit < 0:
         ap.error("--epochs and --reps must be positive, --limit and --validate-limit not negative")
@@ -222,29 +250,41 @@ def main(argv=None):
                       f"{max(args.threads)} threads", end="")
             print()
             env = torch_env(coretype, policy)
+        jax_py = jax_python(args.jax_python)
+        if jax_py:
+            version = subprocess.run([jax_py, "-c", "import jax; print(jax.__version__)"],
+                                     capture_output=True, text=True).stdout.strip()
+            print(f"JAX {version} ({jax_py}): the whole train step under jax.jit, XLA CPU")
+        else:
+            print("JAX peer skipped: no Python here imports jax (python3 -m pip install jax)")
         images = f"{args.limit:,}" if args.limit else "all 60,000"
         print(f"training: {args.epochs} epoch(s) of {images} Fashion-MNIST images, "
               f"median of {args.reps} rep(s); samples/s of training only")
         for m in args.models:
             print(f"  {m}: {MODELS[m]}")
         print(f"{'model':<5} {'batch':>5} {'thr':>3} {'netc samples/s':>15} {'PyTorch samples/s':>18} "
-              f"{'ratio':>6} {'netc MiB':>9} {'PyTorch MiB':>12} {'netc acc':>9} {'PyTorch acc':>12}",
+              f"{'ratio':>6} {'netc MiB':>9} {'PyTorch MiB':>12} {'netc acc':>9} {'PyTorch acc':>12}"
+              f" {'JAX samples/s':>14} {'vs JAX':>7} {'JAX acc':>8}",
               flush=True)
         for m in args.models:
             for batch in args.batches:
                 for t in args.threads:
                     ours, theirs, our_rss, their_rss, our_acc, their_acc = [], [], 0, 0, 0, 0
+                    jaxs, jax_acc = [], 0
                     for rep in range(args.reps):
-                        netc_first = rep % 2 == 0
-                        for side in ("netc", "torch") if netc_first else ("torch", "netc"):
+                        order = ["netc", "torch", "jax"]
+                        for side in order if rep % 2 == 0 else order[::-1]:
                             if side == "netc":
                                 sps, rss, our_acc = run_netc(trainers[m], work, args, batch, t)
                                 ours += sps
                                 our_rss = max(our_rss, rss)
-                            elif torch_ok:
+                            elif side == "torch" and torch_ok:
                                 sps, rss, their_acc = run_torch(m, env, args, batch, t)
                                 theirs += sps
                                 their_rss = max(their_rss, rss)
+                            elif side == "jax" and jax_py:
+                                sps, _, jax_acc = run_jax(jax_py, m, args, batch, t)
+                                jaxs += sps
                     o = statistics.median(ours)
                     row = f"{m:<5} {batch:>5} {t:>3} {o:>15.0f} "
                     if theirs:
@@ -253,6 +293,11 @@ def main(argv=None):
                         row += f"{our_acc:>8.2f}% {their_acc:>11.2f}%"
                     else:
                         row += f"{'-':>18} {'-':>6} {our_rss:>9.0f} {'-':>12} {our_acc:>8.2f}% {'-':>12}"
+                    if jaxs:
+                        j = statistics.median(jaxs)
+                        row += f" {j:>14.0f} {o / j:>7.2f} {jax_acc:>7.2f}%"
+                    else:
+                        row += f" {'-':>14} {'-':>7} {'-':>8}"
                     print(row, flush=True)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
     finally:

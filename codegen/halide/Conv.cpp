@@ -278,12 +278,28 @@ int conv_block(OpKind op, int vectors, int blocked) {
 /// every tap and block of `block` input channels is accumulated from them;
 /// within a block, the registers hold (F / vw) x block accumulators across
 /// the pixel loops. Taps are parallel.
-void schedule_grad_filter(Func acc, int w, int block) {
+void schedule_grad_filter(Func acc, int w, int block, const Shape &filters) {
   std::vector<Var> v = acc.args(); // f, c, kw, kh
   std::vector<Halide::Internal::ReductionVariable> rv = acc.update().get_schedule().rvars();
   Halide::RVar ow(rv[0].var), oh(rv[1].var), n(rv[2].var), no("no"), ni("ni");
   Var co("co"), ci("ci"), t("t");
   acc.compute_root().vectorize(v[0], w, TailStrategy::GuardWithIf);
+  int64_t kh = filters[0], kw = filters[1], c = filters[2];
+  int vectors = static_cast<int>((filters[3] + w - 1) / w);
+  if (vectors * c * kh * kw <= 24) {
+    // Few channels (a first layer on grey images): every tap's and
+    // channel's accumulators stay in registers across the pixel loops, so
+    // each pixel's dy vectors are loaded once for all taps instead of once
+    // per tap (the [3, 3, 1, 32] filter gradient read dy nine times).
+    acc.update()
+        .reorder(v[0], v[1], v[2], v[3], ow, oh, n)
+        .vectorize(v[0], w, TailStrategy::GuardWithIf)
+        .unroll(v[0])
+        .unroll(v[1])
+        .unroll(v[2])
+        .unroll(v[3]);
+    return;
+  }
   acc.update()
       .split(n, no, ni, 8, TailStrategy::GuardWithIf)
       .split(v[1], co, ci, block, TailStrategy::GuardWithIf)
@@ -340,7 +356,7 @@ bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target
                    exact_tails ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards);
   tile_conv_output(out, v, block, w, TailStrategy::GuardWithIf);
   if (op == OpKind::Conv2DGradFilter) {
-    schedule_grad_filter(*acc, w, block);
+    schedule_grad_filter(*acc, w, block, n.type.shape);
     return true;
   }
   std::vector<Var> av = acc->args();

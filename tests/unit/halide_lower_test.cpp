@@ -203,6 +203,13 @@ std::vector<Case> cases() {
       {"conv2d_grad_filter valid", OpKind::Conv2DGradFilter,
        {f32({N, 9, 7, 3}), f32({N, 7, 5, 20})}, conv({1, 1}, {0, 0, 0, 0}, "filter_size", {3, 3}),
        1e-4},
+      // Few channels: every tap's accumulators in registers (Conv.cpp).
+      {"conv2d_grad_filter one channel [N,9,8,1] -> [3,3,1,20]", OpKind::Conv2DGradFilter,
+       {f32({N, 9, 8, 1}), f32({N, 7, 6, 20})}, conv({1, 1}, {0, 0, 0, 0}, "filter_size", {3, 3}),
+       1e-4},
+      {"conv2d_grad_filter two channels same [N,6,7,2] -> [3,3,2,8]", OpKind::Conv2DGradFilter,
+       {f32({N, 6, 7, 2}), f32({N, 6, 7, 8})}, conv({1, 1}, {1, 1, 1, 1}, "filter_size", {3, 3}),
+       1e-4},
       {"conv2d_grad_filter stride 2 padded", OpKind::Conv2DGradFilter,
        {f32({N, 8, 11, 5}), f32({N, 4, 6, 13})}, conv({2, 2}, {1, 0, 1, 1}, "filter_size", {3, 2}),
        1e-4},

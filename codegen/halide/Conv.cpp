@@ -238,15 +238,17 @@ using Halide::TailStrategy;
 
 /// The loop nest of `s` (a stage of the 4-D conv output v = (inner, blocked,
 /// outer1, outer2)): blocks of `block` along v[1], the whole of v[0] inside
-/// as vectors of `vw`, the remaining block and outer loops fused and parallel.
+/// as vectors of `vw`, parallel over v[3] (the images).
 void tile_conv_output(Halide::Stage s, const std::vector<Var> &v, int block, int vw,
                       TailStrategy tail) {
-  Var bo("bo"), bi("bi"), t("t");
+  Var bo("bo"), bi("bi");
+  // One task per image: a task per row (rows x images fused) was a few µs
+  // of work at 26 x 26 x 32, and the pool's per-task locking made the first
+  // layer's conv slower on 2 threads (525 µs) than on one (330 µs).
   s.split(v[1], bo, bi, block, tail)
       .reorder(v[0], bi, bo, v[2], v[3])
       .vectorize(v[0], vw, tail)
-      .fuse(v[2], v[3], t)
-      .parallel(t);
+      .parallel(v[3]);
 }
 
 /// The block along the output's second dimension, (vectors of channels) x

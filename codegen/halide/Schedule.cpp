@@ -181,15 +181,32 @@ void schedule_matmul_alone(Func acc, int vw) {
 /// Tiles `s`, a stage of the 2-D output, into the loop nest the accumulator
 /// is computed in: tiles (fused, parallel) > blocks of rows > rows > columns.
 void tile_matmul_output(Stage s, const Var &j, const Var &i, const MatmulBlock &b,
-                        TailStrategy tail) {
+                        TailStrategy tail, bool parallel) {
   Var jo("jo"), io("io"), ji("ji"), ii("ii"), iii("iii"), t("tile");
   s.tile(j, i, jo, io, ji, ii, b.cols, b.tile_rows, tail)
       .split(ii, ii, iii, b.rows, tail)
       .reorder(ji, iii, ii, jo, io)
       .vectorize(ji, b.vec)
       .unroll(iii)
-      .fuse(jo, io, t)
-      .parallel(t);
+      .fuse(jo, io, t);
+  if (parallel)
+    s.parallel(t);
+}
+
+/// Multiply-adds below which a matmul runs on the calling thread: an LSTM
+/// step's [64,128]x[128,512] (4.2 M) took as long on 2 threads as on one,
+/// the pool's wake-up and join costing what the second core saved, and
+/// made the whole gradient loop slower (5.4 -> 8.6 ms).
+constexpr int64_t kParallelMacs = int64_t(1) << 23;
+
+/// Whether the matmul accumulated by `acc` into `out` is worth a parallel
+/// loop at run time: M x P x K >= kParallelMacs.
+Halide::Expr matmul_is_big(Func out, Func acc) {
+  Halide::OutputImageParam buf = out.output_buffer();
+  Halide::Expr k = acc.update().get_schedule().rvars()[0].extent;
+  return Halide::cast<int64_t>(buf.dim(0).extent()) * Halide::cast<int64_t>(buf.dim(1).extent()) *
+             Halide::cast<int64_t>(k) >=
+         Halide::Expr(kParallelMacs);
 }
 
 /// `out` (2-D, a pipeline output) tiled around the matmul accumulator
@@ -203,9 +220,10 @@ void schedule_matmul(Func out, Func acc, int vw, bool exact, int64_t cols_extent
   Var j = out.args()[0], i = out.args()[1];
   Halide::OutputImageParam buf = out.output_buffer();
   Halide::Expr full = buf.dim(0).extent() >= b.cols && buf.dim(1).extent() >= b.tile_rows;
-  tile_matmul_output(out.specialize(full), j, i, b,
-                     exact ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards);
-  tile_matmul_output(out, j, i, b, TailStrategy::GuardWithIf);
+  TailStrategy tail = exact ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards;
+  tile_matmul_output(out.specialize(full && matmul_is_big(out, acc)), j, i, b, tail, true);
+  tile_matmul_output(out.specialize(full), j, i, b, tail, false);
+  tile_matmul_output(out, j, i, b, TailStrategy::GuardWithIf, false);
   Var aj = acc.args()[0], ai = acc.args()[1];
   Halide::RVar k(acc.update().get_schedule().rvars()[0].var);
   // The rows the accumulator covers are a constant b.rows inside full
@@ -256,17 +274,20 @@ void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
   Halide::OutputImageParam buf = out.output_buffer();
   Halide::Expr full = buf.dim(0).extent() >= cols && buf.dim(1).extent() >= kPanelRows;
   bool rows_parallel = cols_extent > 0 && cols_extent < 2 * cols;
-  auto tile = [&](Stage s, TailStrategy tail) {
+  auto tile = [&](Stage s, TailStrategy tail, bool parallel) {
     Var jo("jo"), ji("ji"), ib("ib"), ii("ii");
     s.split(j, jo, ji, cols, tail)
         .split(i, ib, ii, kPanelRows, tail)
         .reorder(ji, ii, ib, jo)
         .vectorize(ji, vw)
-        .unroll(ii)
-        .parallel(rows_parallel ? ib : jo);
+        .unroll(ii);
+    if (parallel)
+      s.parallel(rows_parallel ? ib : jo);
   };
-  tile(out.specialize(full), exact ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards);
-  tile(out, TailStrategy::GuardWithIf);
+  TailStrategy tail = exact ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards;
+  tile(out.specialize(full && matmul_is_big(out, acc)), tail, true);
+  tile(out.specialize(full), tail, false);
+  tile(out, TailStrategy::GuardWithIf, false);
   rhs.compute_at(out, Var("jo")).vectorize(rhs.args()[0], vw, TailStrategy::GuardWithIf);
   Var aj = acc.args()[0], ai = acc.args()[1];
   Halide::RVar k(acc.update().get_schedule().rvars()[0].var);

@@ -108,6 +108,8 @@ std::vector<Case> cases() {
       {"matmul K=N [20,N]x[N,33]", OpKind::MatMul, {f32({20, N}), f32({N, 33})}, {}, 1e-4},
       {"matmul [1,1]x[1,1]", OpKind::MatMul, {f32({1, 1}), f32({1, 1})}, {}, 1e-4},
       {"matmul [45,70]x[70,77]", OpKind::MatMul, {f32({45, 70}), f32({70, 77})}, {}, 1e-4},
+      // 25.7 M multiply-adds at batch 64: the parallel specialisation
+      // (kParallelMacs, Schedule.cpp); the cases above run serially.
       {"matmul [N,784]x[784,512]", OpKind::MatMul, {f32({N, 784}), f32({784, 512})}, {}, 1e-4,
        {}, {64}},
       // The panel schedule (Schedule.cpp): panels of 64 columns (two and a

@@ -170,10 +170,16 @@ def run_netc(trainer, work, args, batch, threads):
 
 
 def jax_python(explicit):
-    """A Python that imports jax: `explicit`, else python3 on PATH, else Debian's; or None."""
+    """A Python that imports jax: `explicit` ("none": skip), else python3 on
+    PATH, else Debian's; or None."""
+    if explicit == "none":
+        return None
     for py in [explicit] if explicit else [shutil.which("python3"), PYTHON]:
-        if py and subprocess.run([py, "-c", "import jax"], capture_output=True).returncode == 0:
-            return py
+        try:
+            if py and subprocess.run([py, "-c", "import jax"], capture_output=True).returncode == 0:
+                return py
+        except OSError:
+            pass
     return None
 
 
@@ -218,7 +224,7 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--jax-python", default="",
                     help="a Python with jax for the JAX peer (default: python3 on PATH or "
-                         "/usr/bin/python3, whichever imports jax; none: skipped)")
+                         "/usr/bin/python3, whichever imports jax; `none` skips the peer)")
     args = ap.parse_args(argv)
     if args.epochs <= 0 or args.reps <= 0 or args.limit < 0 or args.validate_limit < 0:
         ap.error("--epochs and --reps must be positive, --limit and --validate-limit not negative")
@@ -256,7 +262,9 @@ def main(argv=None):
                                      capture_output=True, text=True).stdout.strip()
             print(f"JAX {version} ({jax_py}): the whole train step under jax.jit, XLA CPU")
         else:
-            print("JAX peer skipped: no Python here imports jax (python3 -m pip install jax)")
+            print("JAX peer skipped: " + ("--jax-python none" if args.jax_python == "none" else
+                                          f"{args.jax_python or 'no Python here'} cannot import jax "
+                                          "(python3 -m pip install jax)"))
         images = f"{args.limit:,}" if args.limit else "all 60,000"
         print(f"training: {args.epochs} epoch(s) of {images} Fashion-MNIST images, "
               f"median of {args.reps} rep(s); samples/s of training only")

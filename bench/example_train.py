@@ -2,6 +2,7 @@
 examples/<model>.net (optimizer, seed, data files) and Fashion-MNIST IDX
 files, with no framework imported (bench/train_torch.py, bench/train_jax.py).
 """
+import argparse
 import gzip
 import os
 import re
@@ -71,3 +72,16 @@ def train_block(net_path):
 
 OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW",
               "adagrad": "Adagrad", "adadelta": "Adadelta"}
+
+
+def peer_args(doc):
+    """The command line every peer takes (bench/train.py passes it)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", choices=MODELS, required=True)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, help="default: the train block's")
+    ap.add_argument("--limit", type=int, default=0, help="use the first N training images")
+    ap.add_argument("--validate-limit", type=int, default=0, help="use the first N held-out images")
+    return ap.parse_args()

@@ -183,24 +183,10 @@ def jax_python(explicit):
     return None
 
 
-def run_jax(python, model, args, batch, threads):
-    """One JAX training run: (samples/s of each epoch, peak MiB, last accuracy %)."""
-    cmd = [python, os.path.join(ROOT, "bench", "train_jax.py"), "--model", model, "--epochs",
-           str(args.epochs), "--batch", str(batch), "--threads", str(threads)]
-    if args.limit:
-        cmd += ["--limit", str(args.limit)]
-    if args.validate_limit:
-        cmd += ["--validate-limit", str(args.validate_limit)]
-    out, _, rss = measure(cmd)
-    lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
-    if not lines:
-        sys.exit(f"bench/train_jax.py failed:\n{out}")
-    return [l["samples_per_s"] for l in lines], rss, 100 * lines[-1]["accuracy"]
-
-
-def run_torch(model, env, args, batch, threads):
-    """One PyTorch training run: (samples/s of each epoch, peak MiB, last accuracy %)."""
-    cmd = [PYTHON, os.path.join(ROOT, "bench", "train_torch.py"), "--model", model, "--epochs",
+def run_peer(python, script, model, args, batch, threads, env=None):
+    """One training run of a peer (bench/<script>): (samples/s of each epoch,
+    peak MiB, last accuracy %)."""
+    cmd = [python, os.path.join(ROOT, "bench", script), "--model", model, "--epochs",
            str(args.epochs), "--batch", str(batch), "--threads", str(threads)]
     if args.limit:
         cmd += ["--limit", str(args.limit)]
@@ -208,6 +194,8 @@ def run_torch(model, env, args, batch, threads):
         cmd += ["--validate-limit", str(args.validate_limit)]
     out, _, rss = measure(cmd, env)
     lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    if not lines:
+        sys.exit(f"bench/{script} failed:\n{out}")
     return [l["samples_per_s"] for l in lines], rss, 100 * lines[-1]["accuracy"]
 
 
@@ -287,11 +275,12 @@ def main(argv=None):
                                 ours += sps
                                 our_rss = max(our_rss, rss)
                             elif side == "torch" and torch_ok:
-                                sps, rss, their_acc = run_torch(m, env, args, batch, t)
+                                sps, rss, their_acc = run_peer(PYTHON, "train_torch.py", m, args, batch, t,
+                                                               env)
                                 theirs += sps
                                 their_rss = max(their_rss, rss)
                             elif side == "jax" and jax_py:
-                                sps, _, jax_acc = run_jax(jax_py, m, args, batch, t)
+                                sps, _, jax_acc = run_peer(jax_py, "train_jax.py", m, args, batch, t)
                                 jaxs += sps
                     o = statistics.median(ours)
                     row = f"{m:<5} {batch:>5} {t:>3} {o:>15.0f} "

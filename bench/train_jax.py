@@ -22,28 +22,14 @@ Debian does not package; bench/train.py skips this peer without them.
 usage: bench/train_jax.py --model mlp|cnn|lstm [--epochs 1] [--batch 64]
        [--threads 1] [--limit N] [--validate-limit N]
 """
-import argparse
 import json
 import os
 import sys
 import time
 
-from example_train import MODELS, ROOT, load_idx, train_block
+from example_train import ROOT, load_idx, peer_args, train_block
 
-
-def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", choices=MODELS, required=True)
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, help="default: the train block's")
-    ap.add_argument("--limit", type=int, default=0, help="use the first N training images")
-    ap.add_argument("--validate-limit", type=int, default=0, help="use the first N held-out images")
-    return ap.parse_args()
-
-
-args = parse_args()
+args = peer_args(__doc__)
 os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.threads]))
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            f" --xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'}"

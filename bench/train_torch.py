@@ -36,7 +36,6 @@ chooses the BLAS and OPENBLAS_CORETYPE (see its docstring).
 usage: bench/train_torch.py --model mlp|cnn|lstm [--epochs 1] [--batch 64]
        [--threads 1] [--limit N] [--validate-limit N]
 """
-import argparse
 import json
 import os
 import sys
@@ -46,7 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from example_train import MODELS, OPTIMIZERS, ROOT, load_idx, train_block
+from example_train import OPTIMIZERS, ROOT, load_idx, peer_args, train_block
 
 
 def glorot_(w):
@@ -105,15 +104,7 @@ class Lstm(nn.Module):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", choices=MODELS, required=True)
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, help="default: the train block's")
-    ap.add_argument("--limit", type=int, default=0, help="use the first N training images")
-    ap.add_argument("--validate-limit", type=int, default=0, help="use the first N held-out images")
-    args = ap.parse_args()
+    args = peer_args(__doc__)
 
     name, kwargs, seed, files = train_block(os.path.join(ROOT, "examples", args.model + ".net"))
     if name not in OPTIMIZERS:

@@ -4,7 +4,8 @@
 // definition reaches (every other Func in the kernel is pure and inlined):
 //
 //   * pointwise stages: the innermost Var vectorised by the target's natural
-//     width, the outermost parallel;
+//     width, the outermost parallel (a kernel's output only from
+//     kParallelMin elements: below that the pool's wake-up costs more);
 //   * reductions: the pure Vars vectorised with the reduction loops outside
 //     them, unless the reduced axes include the innermost one (then the
 //     reduction loop stays innermost and serial); parallel over the outermost
@@ -14,12 +15,14 @@
 //   * matmul: panels of 4 vectors of columns, the right operand's panel
 //     packed contiguously, swept by blocks of 6 rows whose accumulators stay
 //     in registers (schedule_matmul_panels); narrow or short outputs keep
-//     Halide's classic schedule: 32 x 32 tiles (fused, parallel), blocks of
-//     8 rows x 2 vectors in registers (the matmul accumulator is computed at
-//     the block, its update reordered so the reduction over K is outermost
-//     in the block, and the block unrolled). A kernel whose root is an
-//     elementwise epilogue of a matmul (bias, activation) is tiled the same
-//     way around the accumulator.
+//     Halide's classic schedule: 32 x 32 tiles (fused), blocks of 8 rows x
+//     2 vectors in registers (the matmul accumulator is computed at the
+//     block, its update reordered so the reduction over K is outermost in
+//     the block, and the block unrolled). Either is parallel only from
+//     kParallelMacs multiply-adds. A kernel whose root is an elementwise
+//     epilogue of a matmul (bias, activation) is tiled the same way around
+//     the accumulator; long reductions (the sums after a scan) block K and
+//     run panels inside each block (schedule_matmul_long).
 //
 // Tails use GuardWithIf or ShiftInwards, never RoundUp, so any extent works
 // (batch 1 or 13, 10 classes); tiled paths are partitioned by Halide into a

@@ -318,28 +318,31 @@ void schedule_grad_filter(Func acc, int w, int block, const Shape &filters) {
 bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target,
                    bool exact_tails) {
   OpKind op = n.op;
-  if (op != OpKind::Conv2D && op != OpKind::Conv2DGradInput && op != OpKind::Conv2DGradFilter) {
-    // Pools are pointwise: the default schedule fits them. A kernel whose
-    // root is the epilogue of a conv2d (Fusion.cpp: bias, activation, on the
-    // conv's shape) is tiled as the conv would be.
-    const auto calls = Halide::Internal::find_transitive_calls(out.function());
-    bool epilogue = std::any_of(calls.begin(), calls.end(),
-                                [](const auto &c) { return starts_with(c.first, kConvAcc); });
-    if (!epilogue)
-      return false;
-    op = OpKind::Conv2D;
-  }
+  bool conv = op == OpKind::Conv2D || op == OpKind::Conv2DGradInput ||
+              op == OpKind::Conv2DGradFilter;
   int vw = target.natural_vector_size(Halide::Float(32));
   std::optional<Func> acc;
+  std::vector<Func> pads, filters;
   for (const auto &[name, f] : Halide::Internal::find_transitive_calls(out.function())) {
     if (starts_with(name, kConvAcc))
       acc = Func(f);
-    else if (starts_with(name, kConvPad)) // zero-padded copies: unconditional reads
-      Func(f).compute_root().vectorize(Func(f).args()[0], vw, TailStrategy::GuardWithIf);
+    else if (starts_with(name, kConvPad))
+      pads.emplace_back(f);
     else if (starts_with(name, kConvWt))
-      Func(f).compute_root(); // the transposed filters, read once per tap
+      filters.emplace_back(f);
   }
+  // Pools are pointwise: the default schedule fits them. A kernel whose
+  // root is the epilogue of a conv2d (Fusion.cpp: bias, activation, on the
+  // conv's shape) is tiled as the conv would be.
+  if (!conv && !acc)
+    return false;
   NETC_ASSERT(acc.has_value(), "conv kernel without its accumulator");
+  if (!conv)
+    op = OpKind::Conv2D;
+  for (Func p : pads) // zero-padded copies: unconditional reads
+    p.compute_root().vectorize(p.args()[0], vw, TailStrategy::GuardWithIf);
+  for (Func w : filters) // the transposed filters, read once per tap
+    w.compute_root();
   std::vector<Var> v = out.args();
   // Inner extent (channels) and the blocked one, both static.
   // IR dims 3 and 2: f and ow (conv2d), c and iw (grad_input), f and c

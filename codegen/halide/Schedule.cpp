@@ -53,13 +53,14 @@ constexpr int64_t kParallelGrain = 4096;
 /// step's [64, 128] gates ran 3-4x slower on 2 threads than on one).
 constexpr int64_t kParallelMin = 65536;
 
-/// The element count of `f`'s output buffer (a pipeline output).
-Halide::Expr output_elements(const Func &f) {
+/// Whether `f`'s output buffer (a pipeline output) has at least
+/// kParallelMin elements: the run-time condition of its parallel loops.
+Halide::Expr big_output(const Func &f) {
   Halide::OutputImageParam buf = f.output_buffer();
   Halide::Expr n = 1;
   for (int d = 0; d < f.dimensions(); ++d)
     n = n * Halide::cast<int64_t>(buf.dim(d).extent());
-  return n;
+  return n >= Halide::Expr(kParallelMin);
 }
 
 /// Parallelises the outermost of `vars` of stage `s`: tasks of about
@@ -78,12 +79,13 @@ void parallelize(Stage s, const std::vector<Var> &vars, int64_t inner_extent) {
 }
 
 /// Vectorises the innermost of `vars` (Halide order) and parallelises the
-/// outermost of a pointwise stage; with `elements` (the stage's output
-/// size, when it is a kernel's output) only where that is at least
-/// kParallelMin. `inner_extent` is the innermost extent when known
-/// statically (> 0), which allows ShiftInwards on a pure stage.
+/// outermost of a pointwise stage; with `parallel_if` (big_output, when
+/// the stage is a kernel's output) only where that holds. `inner_extent` is
+/// the innermost extent when known statically (> 0), which allows
+/// ShiftInwards on a pure stage.
 void schedule_pointwise(Stage s, const std::vector<Var> &vars, int vw, int64_t inner_extent,
-                        bool pure, bool exact = false, Halide::Expr elements = Halide::Expr()) {
+                        bool pure, bool exact = false,
+                        Halide::Expr parallel_if = Halide::Expr()) {
   if (vars.empty())
     return;
   if (exact && inner_extent > 0 && inner_extent <= vw) {
@@ -100,8 +102,7 @@ void schedule_pointwise(Stage s, const std::vector<Var> &vars, int vw, int64_t i
   }
   if (vars.size() < 2)
     return;
-  parallelize(elements.defined() ? s.specialize(elements >= Halide::Expr(kParallelMin)) : s, vars,
-              inner_extent);
+  parallelize(parallel_if.defined() ? s.specialize(parallel_if) : s, vars, inner_extent);
 }
 
 /// Every update stage of a reduction Func: see the file comment.
@@ -419,8 +420,7 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
         s.vectorize(out.args()[0], vw, TailStrategy::GuardWithIf);
       if (rank >= 2 && !(rank - 1 == 0 && along_inner) &&
           out.update_args(i)[rank - 1].as<Halide::Internal::Variable>() != nullptr)
-        s.specialize(output_elements(out) >= Halide::Expr(kParallelMin))
-            .parallel(out.args()[static_cast<size_t>(rank - 1)]);
+        s.specialize(big_output(out)).parallel(out.args()[static_cast<size_t>(rank - 1)]);
     }
     return;
   }
@@ -429,7 +429,7 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
     return;
   }
   schedule_pointwise(out, out.args(), vw, inner_extent(n.type), true, exact_tails,
-                     output_elements(out));
+                     big_output(out));
 }
 
 } // namespace netc::hl

@@ -64,13 +64,13 @@ const char *const kGradPrefix = "grad.";
 /// Forward values of a scan body stored by the forward scan for the body's
 /// VJP (Backprop::values_to_save): the new state (read from the scan's own
 /// stacked output) and `values`, body nodes of one leading shape stacked
-/// along `axis`, their last, into one per-step value of `shape`.
+/// along their last axis into one per-step value of `shape`.
 struct Saved {
   bool state = false;
   std::vector<ValueId> values;
-  int64_t axis = 0;
   Shape shape;
   bool empty() const { return !state && values.empty(); }
+  int64_t axis() const { return static_cast<int64_t>(shape.size()) - 1; }
 };
 
 /// Steps 2 and 3 over the first wrt.size() nodes of a function (the forward
@@ -257,7 +257,7 @@ private:
     sb.set_loc(save.loc);
     ValueId joined = saved.values[0];
     for (size_t i = 1; i < saved.values.size(); ++i)
-      joined = sb.op(OpKind::Concat, {joined, saved.values[i]}, Attrs{{"axis", saved.axis}});
+      joined = sb.op(OpKind::Concat, {joined, saved.values[i]}, Attrs{{"axis", saved.axis()}});
     save.outputs.push_back({"saved", joined});
     int64_t output = static_cast<int64_t>(save.outputs.size()) - 1;
     std::string name = add_function_once(std::move(save), body + ".save");
@@ -317,7 +317,7 @@ private:
       if (std::find(saved.values.begin(), saved.values.end(), static_cast<ValueId>(i)) !=
           saved.values.end()) {
         int64_t size = body.type(static_cast<ValueId>(i)).shape.back();
-        stored[remap[i]] = gb.slice(saved_values, saved.axis, offset, size);
+        stored[remap[i]] = gb.slice(saved_values, saved.axis(), offset, size);
         offset += size;
       }
     }
@@ -404,7 +404,6 @@ private:
         lead = prefix;
         s.shape = t.shape;
         s.shape.back() = 0;
-        s.axis = t.rank() - 1;
       }
       if (prefix != *lead)
         continue;

@@ -14,6 +14,20 @@ fail() { echo "FAIL: $*"; exit 1; }
 # The last accuracy (%) a train or eval log printed.
 last_accuracy() { sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$1" | tail -1; }
 
+# accuracy_at_least LOG MIN [NAME]: the last accuracy LOG printed, set as
+# $acc, printed, and at least MIN (NAME prefixes the messages).
+accuracy_at_least() {
+  acc=$(last_accuracy "$1")
+  echo "${3:+$3 }held-out accuracy: $acc %"
+  at_least "$acc" "$2" "${3:+$3 }accuracy $acc % < $2 %"
+}
+
+# eval_agrees LOG [SUFFIX] [NAME]: an eval LOG reports training's $acc
+# (followed by SUFFIX, e.g. " (2000 examples)").
+eval_agrees() {
+  grep -q "accuracy $acc%${2:-}" "$1" || fail "eval of the ${3:+$3 }checkpoint disagrees with training"
+}
+
 # at_least VALUE MIN MESSAGE, at_most VALUE MAX MESSAGE: numeric checks
 # (the values are decimals) that fail with MESSAGE.
 at_least() { awk -v a="$1" -v t="$2" 'BEGIN { exit !(a >= t) }' || fail "$3"; }

@@ -13,11 +13,9 @@ source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/cnn.net" -o trainer | tee build.log
 ./trainer train --limit 12000 --epochs 2 --checkpoint cnn.safetensors | tee train.log
-acc=$(last_accuracy train.log)
-echo "held-out accuracy: $acc %"
-at_least "$acc" 82 "accuracy $acc % < 82 %"
+accuracy_at_least train.log 82
 ./trainer eval --checkpoint cnn.safetensors | tee eval.log
-grep -q "accuracy $acc%" eval.log || fail "eval of the checkpoint disagrees with training"
+eval_agrees eval.log
 
 # Saliency mass. Measured on this checkpoint: 55.6 % of |gradient| on
 # 49.9 % of the pixels, 270 of 300 images above their area share (55.4 % vs

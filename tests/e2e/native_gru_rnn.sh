@@ -15,11 +15,9 @@ check() { # MODEL THRESHOLD
   "$netc" build "$src/examples/$m.net" -o "$m" | tee "build_$m.log"
   "./$m" train --limit 12800 --validate-limit 2000 --epochs 2 --checkpoint "$m.safetensors" | tee "train_$m.log"
   local acc
-  acc=$(last_accuracy "train_$m.log")
-  echo "$m held-out accuracy: $acc %"
-  at_least "$acc" "$min" "$m accuracy $acc % < $min %"
+  accuracy_at_least "train_$m.log" "$min" "$m"
   "./$m" eval --checkpoint "$m.safetensors" --limit 2000 | tee "eval_$m.log"
-  grep -q "accuracy $acc% (2000 examples)" "eval_$m.log" || fail "eval of the $m checkpoint disagrees with training"
+  eval_agrees "eval_$m.log" " (2000 examples)" "$m"
 }
 check gru 76
 check rnn 71

@@ -13,11 +13,9 @@ source "$(dirname "$0")/lib.bash"
 "$netc" build "$src/examples/lstm.net" -o trainer | tee build.log
 run=(--limit 12800 --validate-limit 2000)
 ./trainer train "${run[@]}" --epochs 2 --checkpoint lstm.safetensors | tee train.log
-acc=$(last_accuracy train.log)
-echo "held-out accuracy: $acc %"
-at_least "$acc" 78 "accuracy $acc % < 78 %"
+accuracy_at_least train.log 78
 ./trainer eval --checkpoint lstm.safetensors --limit 2000 | tee eval.log
-grep -q "accuracy $acc% (2000 examples)" eval.log || fail "eval of the checkpoint disagrees with training"
+eval_agrees eval.log " (2000 examples)"
 
 ./trainer train "${run[@]}" --epochs 2 --checkpoint part.safetensors --max-steps 150 > part.log
 ./trainer train "${run[@]}" --epochs 2 --resume part.safetensors --checkpoint resumed.safetensors -q

@@ -9,9 +9,7 @@ source "$(dirname "$0")/lib.bash"
 
 "$netc" build "$src/examples/timeseries_conv1d.net" -o trainer | tee build.log
 ./trainer train --checkpoint ts.safetensors | tee train.log
-acc=$(last_accuracy train.log)
-echo "held-out accuracy: $acc %"
-at_least "$acc" 90 "accuracy $acc % < 90 %"
+accuracy_at_least train.log 90
 ./trainer eval --checkpoint ts.safetensors | tee eval.log
-grep -q "accuracy $acc% (1000 examples)" eval.log || fail "eval of the checkpoint disagrees with training"
+eval_agrees eval.log " (1000 examples)"
 echo "PASS"

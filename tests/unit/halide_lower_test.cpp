@@ -202,6 +202,15 @@ std::vector<Case> cases() {
        conv({1, 1}, {0, 0, 0, 0}, "size", {9, 7}), 1e-4},
       {"conv2d_grad_input stride 2 padded", OpKind::Conv2DGradInput,
        {f32({N, 4, 6, 13}), f32({3, 2, 5, 13})}, conv({2, 2}, {1, 0, 1, 1}, "size", {8, 11}), 1e-4},
+      // The CNN's second layer (one block of 13 pixels, whose column
+      // predicates fold to constants) and a padded 28-pixel row in shifted
+      // blocks, whose predicates stay run-time tests.
+      {"conv2d_grad_input [N,11,11,64] -> [N,13,13,32]", OpKind::Conv2DGradInput,
+       {f32({N, 11, 11, 64}), f32({3, 3, 32, 64})}, conv({1, 1}, {0, 0, 0, 0}, "size", {13, 13}),
+       1e-4, {}, {1, 3}},
+      {"conv2d_grad_input same [N,5,28,32] -> [N,5,28,32]", OpKind::Conv2DGradInput,
+       {f32({N, 5, 28, 32}), f32({3, 3, 32, 32})}, conv({1, 1}, {1, 1, 1, 1}, "size", {5, 28}),
+       1e-4, {}, {1, 3}},
       {"conv2d_grad_filter valid", OpKind::Conv2DGradFilter,
        {f32({N, 9, 7, 3}), f32({N, 7, 5, 20})}, conv({1, 1}, {0, 0, 0, 0}, "filter_size", {3, 3}),
        1e-4},

@@ -163,6 +163,15 @@ std::vector<Case> cases() {
       {"reduce_sum [N,37] over 1 keepdims", OpKind::ReduceSum, {f32({N, 37})}, axes({1}, 1), 1e-4},
       {"reduce_sum [N,3,5] over 0,2", OpKind::ReduceSum, {f32({N, 3, 5})}, axes({0, 2}, 0), 1e-4},
       {"reduce_sum [4,5] no axes", OpKind::ReduceSum, {f32({4, 5})}, axes({}, 0)},
+      // Sums down to the channels: the outermost axis in chunks of about
+      // kParallelMin elements, rfactored (Schedule.cpp); N = 7 and 13 end in
+      // a partial chunk of 3 images, and [40, 64, 64] has a static one.
+      {"reduce_sum [N,26,26,32] over 0,1,2", OpKind::ReduceSum, {f32({N, 26, 26, 32})},
+       axes({0, 1, 2}, 0), 1e-4, {}, {1, 7, 13}},
+      {"reduce_mean [N,9,9,64] over 0,1,2", OpKind::ReduceMean, {f32({N, 9, 9, 64})},
+       axes({0, 1, 2}, 0), 1e-4, {}, {1, 20}},
+      {"reduce_sum [40,64,64] over 0,1", OpKind::ReduceSum, {f32({40, 64, 64})}, axes({0, 1}, 0),
+       1e-4},
       {"reduce_max [N,10] over 1", OpKind::ReduceMax, {f32({N, 10})}, axes({1}, 0)},
       {"reduce_max [N,37] over N keepdims", OpKind::ReduceMax, {f32({N, 37})}, axes({0}, 1)},
       {"reduce_mean [N,10] over all", OpKind::ReduceMean, {f32({N, 10})}, axes({0, 1}, 0), 1e-4},

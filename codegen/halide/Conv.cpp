@@ -299,14 +299,26 @@ void schedule_grad_filter(Func acc, int w, int block, const Shape &filters) {
     // Few channels (a first layer on grey images): every tap's and
     // channel's accumulators stay in registers across the pixel loops, so
     // each pixel's dy vectors are loaded once for all taps instead of once
-    // per tap (the [3, 3, 1, 32] filter gradient read dy nine times).
-    acc.update()
-        .reorder(v[0], v[1], v[2], v[3], ow, oh, n)
+    // per tap (the [3, 3, 1, 32] filter gradient read dy nine times). That
+    // leaves no pure loop to run in parallel, so the images are summed in
+    // chunks of kImages, rfactored: each chunk's partial gradient is a
+    // parallel task, and the chunks are added in order (the same sum on
+    // any thread count).
+    constexpr int kImages = 8;
+    Halide::RVar nc("nc");
+    Var u("u");
+    acc.update().split(n, nc, ni, kImages, TailStrategy::GuardWithIf);
+    Func partial = acc.update().rfactor(nc, u);
+    partial.compute_root().vectorize(v[0], w, TailStrategy::GuardWithIf).parallel(u);
+    partial.update()
+        .reorder(v[0], v[1], v[2], v[3], ow, oh, ni, u)
         .vectorize(v[0], w, TailStrategy::GuardWithIf)
         .unroll(v[0])
         .unroll(v[1])
         .unroll(v[2])
-        .unroll(v[3]);
+        .unroll(v[3])
+        .parallel(u);
+    acc.update().vectorize(v[0], w, TailStrategy::GuardWithIf);
     return;
   }
   acc.update()

@@ -141,7 +141,10 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   if (k.schedule == "manual" && row > 0) {
     hl::schedule_flatten_copy(out, row, target);
   } else if (k.schedule == "manual") {
-    hl::schedule_output(root, out, target, k.exact_tails, k.long_reduction);
+    int costly = 0;
+    for (ValueId id : k.nodes)
+      costly += hl::is_transcendental(f.node(id).op);
+    hl::schedule_output(root, out, target, k.exact_tails, k.long_reduction, costly);
   } else {
     // Estimates at the model's batch size, then the plugin's schedule.
     batch.set_estimate(static_cast<int32_t>(k.batch_estimate));

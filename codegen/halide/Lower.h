@@ -48,8 +48,15 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
 /// weight gradient over every step's rows, ScanLoop::after) is blocked
 /// along the reduction too, so a block of the right operand stays in cache
 /// while every output tile uses it.
+/// `costly`: how many of the kernel's nodes are transcendental functions
+/// (is_transcendental), which make a pointwise output worth running in
+/// parallel at fewer elements.
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails = false, bool long_reduction = false);
+                     bool exact_tails = false, bool long_reduction = false, int costly = 0);
+
+/// exp, log, sigmoid, tanh, cos and pow: a polynomial (and a division) per
+/// element, several times the cost of plain arithmetic.
+bool is_transcendental(OpKind op);
 
 /// Schedules `out`, a reshape that flattens trailing dimensions of a dense
 /// input whose innermost extent `row` divides out's innermost extent (the

@@ -48,9 +48,9 @@ bool contains(const std::string &s, const char *part) {
 /// Elements worth one parallel task of a pointwise loop or a concat's
 /// piece: a task costs a few µs of the pool's locking on the 2-vCPU
 /// machines. With a task per row, an LSTM's [256, 640] concat (five
-/// pieces) took 190 µs on 2 threads against 57 on one; with a task of 256
-/// rows per piece, 17-22.
-constexpr int64_t kParallelGrain = 32768;
+/// pieces) took 190 µs on 2 threads against 57 on one; with two tasks per
+/// piece, 17-19.
+constexpr int64_t kParallelGrain = 16384;
 
 /// Elements below which a pointwise loop over a kernel's output runs on one
 /// thread: waking the pool's workers and joining them costs several µs on
@@ -59,10 +59,11 @@ constexpr int64_t kParallelGrain = 32768;
 constexpr int64_t kParallelMin = 65536;
 
 /// Whether `f`'s output buffer (a pipeline output) has at least
-/// kParallelMin elements: the run-time condition of its parallel loops.
-Halide::Expr big_output(const Func &f) {
+/// kParallelMin elements, each counted `weight` times: the run-time
+/// condition of its parallel loops.
+Halide::Expr big_output(const Func &f, int64_t weight = 1) {
   Halide::OutputImageParam buf = f.output_buffer();
-  Halide::Expr n = 1;
+  Halide::Expr n = Halide::Expr(weight);
   for (int d = 0; d < f.dimensions(); ++d)
     n = n * Halide::cast<int64_t>(buf.dim(d).extent());
   return n >= Halide::Expr(kParallelMin);
@@ -416,6 +417,11 @@ int64_t inner_extent(const TensorType &t) {
 
 } // namespace
 
+bool is_transcendental(OpKind op) {
+  return op == OpKind::Exp || op == OpKind::Log || op == OpKind::Sigmoid || op == OpKind::Tanh ||
+         op == OpKind::Cos || op == OpKind::Pow;
+}
+
 void schedule_flatten_copy(Halide::Func out, int64_t row, const Halide::Target &target) {
   int vw = target.natural_vector_size(Halide::Float(32));
   std::vector<Var> vars = out.args();
@@ -429,7 +435,7 @@ void schedule_flatten_copy(Halide::Func out, int64_t row, const Halide::Target &
 }
 
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails, bool long_reduction) {
+                     bool exact_tails, bool long_reduction, int costly) {
   if (schedule_conv(n, out, target, exact_tails)) // conv2d, its gradients: codegen/halide/Conv.cpp
     return;
   int vw = target.natural_vector_size(Halide::Float(32));
@@ -504,8 +510,11 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
     schedule_reduction(out, vw, inner_extent(n.type));
     return;
   }
+  // An element of a kernel with transcendental functions (exp, tanh, ...:
+  // a polynomial and a division each) costs about 4 of a plain one: an
+  // LSTM's [256, 128] sigmoid is worth two threads, its [64, 128] is not.
   schedule_pointwise(out, out.args(), vw, inner_extent(n.type), true, exact_tails,
-                     big_output(out));
+                     big_output(out, 1 + 3 * int64_t(costly)));
 }
 
 } // namespace netc::hl

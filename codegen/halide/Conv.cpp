@@ -286,12 +286,12 @@ int conv_block(OpKind op, int vectors, int blocked) {
 /// images in chunks outermost, so each chunk's x and dy stay in cache while
 /// every tap and block of `block` input channels is accumulated from them;
 /// within a block, the registers hold (F / vw) x block accumulators across
-/// the pixel loops. Taps are parallel.
+/// the pixel loops. Taps and channel blocks are parallel.
 void schedule_grad_filter(Func acc, int w, int block, const Shape &filters) {
   std::vector<Var> v = acc.args(); // f, c, kw, kh
   std::vector<Halide::Internal::ReductionVariable> rv = acc.update().get_schedule().rvars();
   Halide::RVar ow(rv[0].var), oh(rv[1].var), n(rv[2].var), no("no"), ni("ni");
-  Var co("co"), ci("ci"), t("t");
+  Var co("co"), ci("ci"), t("t"), ct("ct");
   acc.compute_root().vectorize(v[0], w, TailStrategy::GuardWithIf);
   int64_t kh = filters[0], kw = filters[1], c = filters[2];
   int vectors = static_cast<int>((filters[3] + w - 1) / w);
@@ -321,6 +321,8 @@ void schedule_grad_filter(Func acc, int w, int block, const Shape &filters) {
     acc.update().vectorize(v[0], w, TailStrategy::GuardWithIf);
     return;
   }
+  // Parallel over every (channel block, tap) of a chunk: 72 tasks for the
+  // CNN's [3, 3, 32, 64] instead of 9 taps, which split 5:4 over 2 threads.
   acc.update()
       .split(n, no, ni, 8, TailStrategy::GuardWithIf)
       .split(v[1], co, ci, block, TailStrategy::GuardWithIf)
@@ -329,7 +331,8 @@ void schedule_grad_filter(Func acc, int w, int block, const Shape &filters) {
       .unroll(v[0])
       .unroll(ci)
       .fuse(v[2], v[3], t)
-      .parallel(t);
+      .fuse(co, t, ct)
+      .parallel(ct);
 }
 
 } // namespace

@@ -149,7 +149,8 @@ void schedule_updates(Func f, int vw, bool inner_reduced) {
 /// images) ran serially at 0.19 ms on 2 threads as on one.
 bool schedule_sum_rfactor(Func f, int vw, int64_t out_extent) {
   if (f.dimensions() != 1 || out_extent <= 0 || contains(f.name(), kInnerTag) ||
-      !(starts_with(f.name(), "reduce_sum") || starts_with(f.name(), "reduce_mean")))
+      !(starts_with(f.name(), op_name(OpKind::ReduceSum)) ||
+        starts_with(f.name(), op_name(OpKind::ReduceMean))))
     return false;
   std::vector<Halide::Internal::ReductionVariable> rv = f.update(0).get_schedule().rvars();
   // Elements one index of the outermost reduced axis contributes.

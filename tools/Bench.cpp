@@ -23,14 +23,11 @@
 #include "codegen/Jit.h"
 #include "codegen/Kernels.h"
 #include "ir/OpInfo.h"
+#include "runtime/Denormals.h"
 #include "tools/Driver.h"
 
 #include <algorithm>
 #include <chrono>
-#if defined(__SSE2__)
-#include <pmmintrin.h>
-#include <xmmintrin.h>
-#endif
 #include <cstdlib>
 #include <fmt/format.h>
 #include <random>
@@ -362,16 +359,11 @@ int run_bench(const Module &m, const SourceManager &sm, const BenchOptions &o, s
     return 1;
   }
   int64_t batch = o.batch.value_or(m.config.get_int("batch", 64));
-#if defined(__SSE2__)
-  // Each kernel is timed by running it many times on the same synthetic
-  // buffers; an in-place optimizer update run that way decays its state
-  // into denormals, whose slow path then dominated those kernels' times
-  // (Adam's moments: 7 us or 90 us by run). Flushed here, in this process
-  // only (the Halide workers inherit the mode); trainers keep IEEE
-  // denormals.
-  _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
-  _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
-#endif
+  // As the trainers do (runtime/Denormals.h). Here it matters more: each
+  // kernel is timed by running it many times on the same synthetic
+  // buffers, and an in-place optimizer update run that way decays its
+  // state into denormals (Adam's moments: 7 us or 90 us by run).
+  rt::flush_denormals();
   const char *threads = std::getenv("HL_NUM_THREADS");
   out << fmt::format("netc bench {}: target {}, {} thread(s), {} samples per timing\n", m.name,
                      target->to_string(), threads ? threads : "all", o.reps);

@@ -5,10 +5,14 @@
 // Unit tests link the rest of the library with a hand-written model.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/Denormals.h"
 #include "runtime/ModelABI.h"
 #include "runtime/trainer/Cli.h"
 
 int main(int argc, char **argv) {
+  // Before any kernel runs and before Halide starts its workers, which
+  // inherit the mode (runtime/Denormals.h).
+  netc::rt::flush_denormals();
   netc::rt::ModelABI abi;
   abi.json = netc_model_json;
   abi.train_step = netc_fn_train_step;

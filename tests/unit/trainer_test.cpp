@@ -4,6 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "TrainerFake.h"
+#include "runtime/Denormals.h"
+
+#include <thread>
 
 using namespace netc::rt;
 using namespace netc::rt::testing;
@@ -369,3 +372,33 @@ TEST_CASE("trainer CLI: --resume continues a stopped run to the same bits", "[tr
   CHECK(param_bytes(ma) == param_bytes(mb));
 }
 
+
+//===----------------------------------------------------------------------===//
+// Floating point mode (runtime/Denormals.h)
+//===----------------------------------------------------------------------===//
+
+TEST_CASE("flush_denormals makes denormal results and operands zero on its thread", "[trainer]") {
+  // MXCSR is per thread: the test sets it on a thread of its own, so the
+  // rest of the suite keeps IEEE denormals, and checks a thread started
+  // afterwards (as Halide's workers are) inherits it.
+  volatile float tiny = 1e-30f, scale = 1e-10f, denormal = 1e-39f, one = 1.0f;
+  REQUIRE(tiny * scale != 0.0f); // 1e-40: a denormal result under IEEE
+  REQUIRE(denormal * one != 0.0f);
+  float product = -1, operand = -1, child_product = -1;
+  bool flushed = false;
+  std::thread([&] {
+    flushed = flush_denormals();
+    product = tiny * scale;
+    operand = denormal * one;
+    std::thread([&] { child_product = tiny * scale; }).join();
+  }).join();
+#if defined(__SSE2__)
+  CHECK(flushed);
+  CHECK(product == 0.0f);
+  CHECK(operand == 0.0f);
+  CHECK(child_product == 0.0f);
+#else
+  CHECK_FALSE(flushed);
+#endif
+  CHECK(tiny * scale != 0.0f); // this thread is unchanged
+}

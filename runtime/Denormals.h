@@ -3,10 +3,10 @@
 // Training drives small values (softmax probabilities of confident wrong
 // classes, their gradients, decaying optimizer state) into the denormal
 // range, where x86 cores take a microcode assist on every operation that
-// reads or writes one. examples/mlp.net ran its second and later epochs at
-// 16,600 samples/s against 54,600 for the first on one thread; with
-// denormals flushed, every epoch runs at the first one's speed and reports
-// the same losses and accuracies to four decimals. So the native trainer
+// reads or writes one. examples/mlp.net ran its second and third epochs at
+// 16,600 samples/s against 38,600 for the first on one thread; with
+// denormals flushed, at 52,800-63,500 each, with the same losses and
+// accuracies to four decimals. So the native trainer
 // and `netc bench` flush them, as TensorFlow's CPU runtime does; the
 // reference interpreter (`netc train`) keeps IEEE arithmetic.
 //

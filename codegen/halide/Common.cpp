@@ -1,5 +1,5 @@
 //===- Common.cpp - Shared pieces of the Halide lowering ------------------===//
-#include "codegen/halide/Lower.h"
+#include "codegen/halide/Families.h"
 
 namespace netc::hl {
 
@@ -15,6 +15,16 @@ Halide::Type halide_type(DType t) {
     return Halide::Int(32);
   }
   NETC_UNREACHABLE("bad dtype");
+}
+
+Halide::Func rfactor_chunks(Halide::Func f, const Halide::RVar &r, const Halide::RVar &ro,
+                            const Halide::RVar &ri, int chunk, const Halide::Var &u, int vw) {
+  f.update(0).split(r, ro, ri, chunk, Halide::TailStrategy::GuardWithIf);
+  Halide::Func partial = f.update(0).rfactor(ro, u);
+  partial.compute_root()
+      .vectorize(f.args()[0], vw, Halide::TailStrategy::GuardWithIf)
+      .parallel(u);
+  return partial;
 }
 
 } // namespace netc::hl

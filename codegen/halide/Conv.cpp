@@ -301,15 +301,10 @@ void schedule_grad_filter(Func acc, int w, int block, const Shape &filters) {
     // each pixel's dy vectors are loaded once for all taps instead of once
     // per tap (the [3, 3, 1, 32] filter gradient read dy nine times). That
     // leaves no pure loop to run in parallel, so the images are summed in
-    // chunks of kImages, rfactored: each chunk's partial gradient is a
-    // parallel task, and the chunks are added in order (the same sum on
-    // any thread count).
+    // parallel chunks of kImages (rfactor_chunks).
     constexpr int kImages = 8;
-    Halide::RVar nc("nc");
     Var u("u");
-    acc.update().split(n, nc, ni, kImages, TailStrategy::GuardWithIf);
-    Func partial = acc.update().rfactor(nc, u);
-    partial.compute_root().vectorize(v[0], w, TailStrategy::GuardWithIf).parallel(u);
+    Func partial = rfactor_chunks(acc, n, no, ni, kImages, u, w);
     partial.update()
         .reorder(v[0], v[1], v[2], v[3], ow, oh, ni, u)
         .vectorize(v[0], w, TailStrategy::GuardWithIf)

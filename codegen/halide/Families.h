@@ -40,6 +40,17 @@ inline bool starts_with(const std::string &s, const char *prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
+/// A sum with no pure loop worth running in parallel, made parallel: the
+/// reduction variable `r` of `f`'s first update is split into chunks of
+/// `chunk` (`ro` the chunk, `ri` inside one) and rfactored over `ro` into
+/// `partial(f's vars..., u)`,
+/// computed at the root, vectorised along f's innermost Var, its chunks
+/// `u` parallel; `f`'s update then adds the partials in chunk order, so the
+/// sum does not depend on the thread count. Returns `partial`, whose update
+/// the caller orders (ending with `u`, which it runs in parallel).
+Halide::Func rfactor_chunks(Halide::Func f, const Halide::RVar &r, const Halide::RVar &ro,
+                            const Halide::RVar &ri, int chunk, const Halide::Var &u, int vw);
+
 /// The largest power of two <= e (e >= 1): a vector width that fits a
 /// static extent.
 inline int pow2_below(int64_t e) {

@@ -140,10 +140,8 @@ void schedule_updates(Func f, int vw, bool inner_reduced) {
 
 /// A sum down to one dimension over outer axes (a bias gradient: [N, H, W,
 /// C] -> [C]) has no pure loop to run in parallel. Its outermost reduced
-/// axis (the batch) is split into chunks of about kParallelMin elements and
-/// rfactored: each chunk's partial sums are one parallel task and the
-/// output adds the partials in chunk order, so the result does not depend
-/// on the thread count. Returns false, scheduling nothing, when the sum is
+/// axis (the batch) is summed in parallel chunks of about kParallelMin
+/// elements (rfactor_chunks). Returns false, scheduling nothing, when the sum is
 /// not of that kind or its outermost axis is statically at most one chunk.
 /// The first conv layer's [64, 26, 26, 32] bias gradient (16 chunks of 4
 /// images) ran serially at 0.19 ms on 2 threads as on one.
@@ -165,12 +163,10 @@ bool schedule_sum_rfactor(Func f, int vw, int64_t out_extent) {
   const int64_t *outer = Halide::Internal::as_const_int(rv.back().extent);
   if (outer && *outer <= chunk)
     return false;
-  Halide::RVar r(rv.back().var), ro("ro"), ri("ri");
+  Halide::RVar ro("ro"), ri("ri");
   Var u("u"), c = f.args()[0];
-  Stage update = f.update(0);
-  update.split(r, ro, ri, static_cast<int>(chunk), TailStrategy::GuardWithIf);
-  Func partial = update.rfactor(ro, u);
-  partial.compute_root().vectorize(c, vw, TailStrategy::GuardWithIf).parallel(u);
+  Func partial =
+      rfactor_chunks(f, Halide::RVar(rv.back().var), ro, ri, static_cast<int>(chunk), u, vw);
   // Each task: the chunk's reduction loops outside the vectors of c.
   std::vector<VarOrRVar> order{c};
   for (size_t i = 0; i + 1 < rv.size(); ++i)
@@ -490,13 +486,15 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
       if (rank < 2 || out.update_args(i)[rank - 1].as<Halide::Internal::Variable>() == nullptr)
         continue;
       // Tasks of whole rows of this piece, about kParallelGrain elements.
+      // A dimension spans the piece's static width where the update
+      // indexes it through the RDom, the output's extent elsewhere (N
+      // counts as 1).
+      const int64_t *piece = r.empty() ? nullptr : Halide::Internal::as_const_int(r[0].extent());
       int64_t row = 1;
       for (int d = 0; d + 1 < rank; ++d) {
-        const int64_t *e = out.update_args(i)[d].as<Halide::Internal::Variable>()
-                               ? nullptr
-                               : Halide::Internal::as_const_int(r[0].extent());
-        int64_t full = n.type.shape[static_cast<size_t>(rank - 1 - d)];
-        row *= e ? *e : (full == kBatch ? 1 : full);
+        bool along = !out.update_args(i)[d].as<Halide::Internal::Variable>() && piece;
+        int64_t e = along ? *piece : n.type.shape[static_cast<size_t>(rank - 1 - d)];
+        row *= e == kBatch ? 1 : e;
       }
       Var o("o"), oi("oi");
       s.specialize(big_output(out))

@@ -153,9 +153,29 @@ double fma_peak(const Halide::Target &target) {
   return best;
 }
 
+/// A kernel's parallel loop run task after task on the calling thread, as
+/// the trainers run it at --threads 1 (runtime/trainer/Cli.cpp): no
+/// thread-pool locking around each task.
+int serial_do_par_for(Halide::JITUserContext *user_context,
+                      int (*task)(Halide::JITUserContext *, int, uint8_t *), int min, int size,
+                      uint8_t *closure) {
+  for (int i = min; i < min + size; ++i)
+    if (int r = task(user_context, i, closure))
+      return r;
+  return 0;
+}
+
+/// `kp` JIT-compiled for `target`; on one thread (`serial`) its parallel
+/// loops run serially.
+void compile_jit(codegen::KernelPipeline &kp, const Halide::Target &target, bool serial) {
+  kp.pipeline.compile_jit(target);
+  if (serial)
+    kp.pipeline.jit_handlers().custom_do_par_for = serial_do_par_for;
+}
+
 /// The reference GEMM: [64,784]x[784,512] through netc's matmul lowering and
 /// schedule. Returns GFLOP/s.
-double reference_gemm(const Halide::Target &target, int reps, std::ostream &out) {
+double reference_gemm(const Halide::Target &target, bool serial, int reps, std::ostream &out) {
   Function f;
   f.name = "gemm";
   Builder b(f);
@@ -167,7 +187,7 @@ double reference_gemm(const Halide::Target &target, int reps, std::ostream &out)
   k.nodes = {c};
   k.inputs = {a, w};
   codegen::KernelPipeline kp = codegen::build_kernel_pipeline(k, target);
-  kp.pipeline.compile_jit(target);
+  compile_jit(kp, target, serial);
   std::mt19937 rng(1);
   Halide::Buffer<> ba = make_buffer(f.type(a), 64, rng), bb = make_buffer(f.type(w), 64, rng);
   Halide::Buffer<> bc = make_buffer(f.type(c), 64, rng);
@@ -183,9 +203,10 @@ double reference_gemm(const Halide::Target &target, int reps, std::ostream &out)
 }
 
 /// The kernel's pipeline, JIT-compiled; throws Halide::Error.
-codegen::KernelPipeline compile(const codegen::Kernel &k, const Halide::Target &target) {
+codegen::KernelPipeline compile(const codegen::Kernel &k, const Halide::Target &target,
+                                bool serial) {
   codegen::KernelPipeline kp = codegen::build_kernel_pipeline(k, target);
-  kp.pipeline.compile_jit(target);
+  compile_jit(kp, target, serial);
   return kp;
 }
 
@@ -256,7 +277,7 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
       // As netc build does: the autoscheduler's failure is reported, and the
       // kernel timed with netc's own schedule.
       codegen::compile_or_fall_back(
-          k, [&](const codegen::Kernel &scheduled) { kps.push_back(compile(scheduled, target)); },
+          k, [&](const codegen::Kernel &scheduled) { kps.push_back(compile(scheduled, target, o.threads == 1)); },
           [&](const std::string &what) {
             out << fmt::format("note: {} failed on kernel {} ({}); it uses the manual schedule\n",
                                schedule, kernel_ops(k), what.substr(0, what.find('\n')));
@@ -369,7 +390,7 @@ int run_bench(const Module &m, const SourceManager &sm, const BenchOptions &o, s
                      target->to_string(), threads ? threads : "all", o.reps);
   double peak = fma_peak(*target);
   out << fmt::format("peak: FMA loop on one thread: {:.1f} GFLOP/s\n", peak);
-  double ceiling = reference_gemm(*target, o.reps, out);
+  double ceiling = reference_gemm(*target, o.threads == 1, o.reps, out);
   if (peak > 0)
     out << fmt::format("ceiling is {:.0f}% of the one-thread FMA peak\n", 100 * ceiling / peak);
   std::vector<std::string> schedules = {o.schedule};

@@ -22,5 +22,6 @@ int main(int argc, char **argv) {
   abi.saliency = netc_fn_saliency;
   abi.saliency_loss = netc_fn_saliency_loss;
   abi.set_num_threads = halide_set_num_threads;
+  abi.set_custom_do_par_for = halide_set_custom_do_par_for;
   return netc::rt::trainer_main(argc, argv, abi);
 }

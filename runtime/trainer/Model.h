@@ -45,6 +45,8 @@ struct ModelABI {
   StepFn inspect = nullptr, saliency = nullptr, saliency_loss = nullptr;
   /// halide_set_num_threads from the linked Halide runtime; null when absent.
   int (*set_num_threads)(int) = nullptr;
+  /// halide_set_custom_do_par_for from the same runtime; null when absent.
+  halide_do_par_for_t (*set_custom_do_par_for)(halide_do_par_for_t) = nullptr;
 };
 
 /// Every function a model may export, in ModelDesc::functions order.

@@ -374,6 +374,50 @@ TEST_CASE("trainer CLI: --resume continues a stopped run to the same bits", "[tr
 
 
 //===----------------------------------------------------------------------===//
+// Threads
+//===----------------------------------------------------------------------===//
+
+namespace {
+halide_do_par_for_t g_installed = nullptr;
+int g_installs = 0;
+halide_do_par_for_t record_par_for(halide_do_par_for_t f) {
+  ++g_installs;
+  g_installed = f;
+  return nullptr;
+}
+std::vector<int> g_tasks;
+int record_task(void *, int i, uint8_t *closure) {
+  g_tasks.push_back(i);
+  return i == *reinterpret_cast<int *>(closure) ? -7 : 0;
+}
+} // namespace
+
+TEST_CASE("one thread runs parallel loops serially on the calling thread (--threads 1)", "[trainer]") {
+  Workspace ws;
+  ws.abi.set_custom_do_par_for = record_par_for;
+  g_installs = 0;
+  g_installed = nullptr;
+  REQUIRE(cli(ws, {"train", "--epochs", "1", "--no-checkpoint", "--threads", "2"}).code == 0);
+  CHECK(g_installs == 0); // the pool's own loop
+  REQUIRE(cli(ws, {"train", "--epochs", "1", "--no-checkpoint", "--threads", "1"}).code == 0);
+  REQUIRE(g_installs == 1);
+  REQUIRE(g_installed != nullptr);
+  // Tasks min .. min + size - 1 in order; the first failing task's code
+  // ends the loop.
+  int fail_at = -1;
+  g_tasks.clear();
+  CHECK(g_installed(nullptr, record_task, 3, 4, reinterpret_cast<uint8_t *>(&fail_at)) == 0);
+  CHECK(g_tasks == std::vector<int>{3, 4, 5, 6});
+  fail_at = 5;
+  g_tasks.clear();
+  CHECK(g_installed(nullptr, record_task, 3, 4, reinterpret_cast<uint8_t *>(&fail_at)) == -7);
+  CHECK(g_tasks == std::vector<int>{3, 4, 5});
+  g_tasks.clear();
+  CHECK(g_installed(nullptr, record_task, 0, 0, reinterpret_cast<uint8_t *>(&fail_at)) == 0);
+  CHECK(g_tasks.empty());
+}
+
+//===----------------------------------------------------------------------===//
 // Floating point mode (runtime/Denormals.h)
 //===----------------------------------------------------------------------===//
 

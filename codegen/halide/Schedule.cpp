@@ -368,16 +368,21 @@ void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
 /// A matmul whose reduction is long (K in the thousands) and output small:
 /// the accumulator is the whole output (compute_root) and its update is
 /// split along K into blocks of kBlockK rows; within a block, panel by
-/// panel, the right operand's kBlockK x 64 block is packed (64 KB, in L2)
-/// and swept by blocks of 6 rows with their accumulators in registers
-/// (the panel schedule, loaded from and stored to the output once per K
-/// block). Parallel over panels. Without the K blocking a whole panel of
-/// the LSTM's after-loop weight gradient at batch 256 (K = N·T = 7,168) is
-/// 1.8 MB; the previous schedule (8 x 2 blocks over an unpacked operand)
-/// ran it at about 85 GFLOP/s against 130 here ([128,7168]x[7168,512], one
-/// thread).
+/// panel, the right operand's kBlockK x 64 block is packed (32 KB, in the
+/// 48 KB L1) and swept by blocks of 6 rows with their accumulators in
+/// registers (the panel schedule, loaded from and stored to the output
+/// once per K block). Parallel over panels. Without the K blocking a whole
+/// panel of the LSTM's after-loop weight gradient at batch 256 (K = N·T =
+/// 7,168) is 1.8 MB; the previous schedule (8 x 2 blocks over an unpacked
+/// operand) ran it at about 85 GFLOP/s against 130 here ([128,7168]x
+/// [7168,512], one thread). Blocks of 128 rows against 256 (a 64 KB panel,
+/// in L2), four interleaved rounds of `netc bench examples/lstm.net
+/// --threads 1`: that product 6.35-6.52 against 6.73-6.80 ms at batch 256,
+/// 1.57 against 1.61-1.62 ms at 64; the [28, N·T] x [N·T, 512] input
+/// weight gradient 1.76-1.79 against 1.97-2.00 ms, and 443-446 against
+/// 477-487 µs. Blocks of 64 were no better than 128.
 void schedule_matmul_long(Func out, Func acc, std::optional<Func> rhs, int vw) {
-  constexpr int kBlockK = 256;
+  constexpr int kBlockK = 128;
   schedule_pointwise(out, out.args(), vw, 0, true);
   acc.compute_root();
   Var j = acc.args()[0], i = acc.args()[1];

@@ -136,6 +136,11 @@ std::vector<Case> cases() {
       {"transpose [N,5,3] {2,0,1}", OpKind::Transpose, {f32({N, 5, 3})},
        shape_attr("perm", {2, 0, 1})},
       {"transpose [N,37] {1,0}", OpKind::Transpose, {f32({N, 37})}, shape_attr("perm", {1, 0})},
+      // Tiles of a vector's width: partial tiles on both axes; the LSTM's
+      // [128, 512] weight at the parallel threshold (Schedule.cpp).
+      {"transpose [13,37] {1,0}", OpKind::Transpose, {f32({13, 37})}, shape_attr("perm", {1, 0})},
+      {"transpose [128,512] {1,0}", OpKind::Transpose, {f32({128, 512})},
+       shape_attr("perm", {1, 0})},
       {"broadcast [1]->[N]", OpKind::Broadcast, {f32({1})}, shape_attr("shape", {N})},
       {"broadcast [3,1]->[N,3,4]", OpKind::Broadcast, {f32({3, 1})},
        shape_attr("shape", {N, 3, 4})},

@@ -110,10 +110,23 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   std::vector<Halide::ImageParam> inputs;
   for (size_t i = 0; i < k.inputs.size(); ++i) {
     const TensorType &t = f.type(k.inputs[i]);
-    Halide::ImageParam in(hl::halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
-    constrain([&](int d) { return in.dim(d); }, t);
     Halide::Func wrap("in" + std::to_string(i) + "_f");
     std::vector<Halide::Var> v = hl::make_vars(t.rank());
+    if (static_cast<int>(i) == k.packed_rhs) {
+      // [K, P] packed into panels [P / panel, K, panel] (Kernel::packed_rhs):
+      // column j of row r is element j % panel of row r of panel j / panel.
+      TensorType panels{t.dtype, {t.shape[1] / k.panel, t.shape[0], k.panel}};
+      Halide::ImageParam in(hl::halide_type(t.dtype), 3, "in" + std::to_string(i));
+      constrain([&](int d) { return in.dim(d); }, panels);
+      Halide::Expr p(static_cast<int>(k.panel));
+      wrap(v) = in(v[0] % p, v[1], v[0] / p);
+      values[k.inputs[i]] = {wrap, t};
+      args.push_back(in);
+      inputs.push_back(in);
+      continue;
+    }
+    Halide::ImageParam in(hl::halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
+    constrain([&](int d) { return in.dim(d); }, t);
     // Autoschedulers may round loops up past an edge, reading (and throwing
     // away) values outside an input: clamp those reads to the buffer.
     if (k.schedule == "manual")

@@ -1,6 +1,7 @@
 //===- Plan.cpp - Kernels and buffer slots of a module --------------------===//
 #include "codegen/Plan.h"
 
+#include "codegen/halide/Lower.h"
 #include "passes/Fusion.h"
 
 #include <algorithm>
@@ -51,6 +52,8 @@ std::string kernel_key(const Function &f, const Kernel &k) {
     key += "|exact";
   if (k.long_reduction)
     key += "|long";
+  if (k.packed_rhs >= 0)
+    key += fmt::format("|packed in{} by {}", k.packed_rhs, k.panel);
   if (k.schedule != "manual")
     key += fmt::format("|schedule={}@{}", k.schedule, k.batch_estimate);
   return key;
@@ -170,7 +173,10 @@ bool same_loop(const Node &a, const Node &b) {
 class Planner {
 public:
   Planner(const Module &m, const std::string &target, const std::string &schedule)
-      : m_(m), target_(target), schedule_(schedule) {}
+      : m_(m), target_(target), schedule_(schedule) {
+    if (Halide::Target::validate_target_string(target))
+      panel_ = hl::matmul_panel_cols(Halide::Target(target));
+  }
 
   ModelPlan run() {
     for (const ParamDecl &p : m_.params) {
@@ -427,6 +433,57 @@ private:
     return {intern_kernel(std::move(k)), std::move(inputs), out};
   }
 
+  /// A call that packs `from`, a matmul's right operand of type `t` = [K, P],
+  /// into `to`, [P / panel, K, panel]: panel p holds columns [p·panel,
+  /// (p + 1)·panel) of every row, contiguously (a reshape, then a transpose).
+  KernelCall pack_call(const TensorType &t, int from, int to) {
+    std::string key = "pack:" + t.str() + ":" + std::to_string(panel_);
+    auto it = helper_index_.find(key);
+    if (it == helper_index_.end()) {
+      auto f = std::make_shared<Function>();
+      f->name = "scan.pack";
+      int64_t k = t.shape[0], p = t.shape[1];
+      Node a{OpKind::Arg, t, {}, {}, {}};
+      a.attrs.set("index", int64_t(0));
+      a.attrs.set("name", std::string("w"));
+      Node r{OpKind::Reshape, {t.dtype, {k, p / panel_, panel_}}, {0}, {}, {}};
+      r.attrs.set("shape", r.type.shape);
+      Node tr{OpKind::Transpose, {t.dtype, {p / panel_, k, panel_}}, {1}, {}, {}};
+      tr.attrs.set("perm", std::vector<int64_t>{1, 0, 2});
+      f->nodes = {std::move(a), std::move(r), std::move(tr)};
+      f->outputs.push_back({"out", 2});
+      it = helper_index_.emplace(key, plan_.helpers.size()).first;
+      plan_.helpers.push_back(std::move(f));
+    }
+    const Function &h = *plan_.helpers[it->second];
+    Kernel kernel;
+    kernel.function = &h;
+    kernel.nodes = {1, 2};
+    kernel.inputs = {0};
+    return {intern_kernel(std::move(kernel)), {from}, to};
+  }
+
+  /// The input of body kernel `k` that is the right operand of its only
+  /// matmul when the loop can pack it once (loop-invariant: `invariant`;
+  /// static [K, P] with P a whole number of panels), else -1.
+  int packable_rhs(const Function &body, const Kernel &k, const std::vector<bool> &invariant) const {
+    if (panel_ <= 0 || schedule_ != "manual")
+      return -1;
+    std::vector<ValueId> matmuls;
+    for (ValueId v : k.nodes)
+      if (body.node(v).op == OpKind::MatMul)
+        matmuls.push_back(v);
+    if (matmuls.size() != 1)
+      return -1;
+    ValueId rhs = body.node(matmuls[0]).operands[1];
+    const TensorType &t = body.type(rhs);
+    auto it = std::find(k.inputs.begin(), k.inputs.end(), rhs);
+    if (it == k.inputs.end() || !invariant[rhs] || t.dtype != DType::F32 || t.rank() != 2 ||
+        t.has_batch() || t.shape[1] < panel_ || t.shape[1] % panel_ != 0)
+      return -1;
+    return static_cast<int>(it - k.inputs.begin());
+  }
+
   /// Where a selected body output goes at every step.
   struct Target {
     ValueId value;
@@ -590,6 +647,10 @@ private:
 
     FreeSlots body_free = body_pool_;
     std::vector<bool> hoisted(body.nodes.size(), false);
+    // Parameters and hoisted values: the same at every step.
+    std::vector<bool> invariant_value(body.nodes.size(), false);
+    for (size_t i = 0; i < body.nodes.size(); ++i)
+      invariant_value[i] = body.nodes[i].op == OpKind::Param;
     for (size_t k = 0; k < kernels.size(); ++k) {
       ValueId root = kernels[k].nodes.back();
       if (sunk[k])
@@ -601,7 +662,7 @@ private:
         invariant = invariant && (body.node(v).op == OpKind::Param || hoisted[v]);
       if (invariant && !has_buffer[root]) {
         buffer[root] = new_slot(body.type(root), "temp", "%" + std::to_string(root));
-        has_buffer[root] = hoisted[root] = true;
+        has_buffer[root] = hoisted[root] = invariant_value[root] = true;
         KernelCall call{intern_kernel(kernels[k]), {}, buffer[root]};
         for (ValueId v : kernels[k].inputs)
           call.inputs.push_back(buffer[v]);
@@ -629,9 +690,33 @@ private:
         has_buffer[root] = true;
       }
       std::vector<ValueId> inputs = kernels[k].inputs;
+      // A loop-invariant right operand of the kernel's matmul is packed
+      // into panels once, before the loop (Kernel::packed_rhs).
+      int packed = packable_rhs(body, kernels[k], invariant_value);
+      if (packed >= 0) {
+        kernels[k].packed_rhs = packed;
+        kernels[k].panel = panel_;
+      }
       KernelCall call{intern_kernel(kernels[k]), {}, buffer[root]};
       for (ValueId v : inputs)
         call.inputs.push_back(buffer[v]);
+      if (packed >= 0) {
+        int from = call.inputs[static_cast<size_t>(packed)];
+        auto it = packed_slot_.find(from);
+        if (it == packed_slot_.end()) {
+          const TensorType &t = body.type(inputs[static_cast<size_t>(packed)]);
+          TensorType panels{t.dtype, {t.shape[1] / panel_, t.shape[0], panel_}};
+          int to = new_slot(panels, "temp", "packed " + plan_.slots[static_cast<size_t>(from)].name);
+          it = packed_slot_.emplace(from, to).first;
+        }
+        // Packed again before every loop that reads it: the parameter may
+        // have changed since another loop packed it.
+        if (std::none_of(loop.before.begin(), loop.before.end(),
+                         [&](const KernelCall &c) { return c.output == it->second; }))
+          loop.before.push_back(pack_call(body.type(inputs[static_cast<size_t>(packed)]), from,
+                                          it->second));
+        call.inputs[static_cast<size_t>(packed)] = it->second;
+      }
       loop.calls.push_back(std::move(call));
       for (ValueId v : inputs)
         if (last_use[v] == static_cast<int>(k) && !is_view(buffer[v]))
@@ -724,6 +809,8 @@ private:
 
   const Module &m_;
   std::string target_, schedule_;
+  /// Columns of a matmul panel on the target (0: unknown target, no packing).
+  int64_t panel_ = 0;
   ModelPlan plan_;
   /// Every pooled temporary slot, by type: all free when a function starts.
   FreeSlots pool_;
@@ -732,6 +819,9 @@ private:
   std::map<std::string, int> param_slot_;
   std::map<std::string, int> kernel_index_;
   std::map<std::string, size_t> helper_index_;
+  /// The slot a loop packs a matmul's right operand into, by the operand's
+  /// slot: shared by every loop that reads it (each packs it before it runs).
+  std::map<int, int> packed_slot_;
 };
 
 } // namespace

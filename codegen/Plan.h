@@ -76,6 +76,13 @@ struct Kernel {
   /// Run over many rows (a scan body's sum run once over every step's rows):
   /// its matmul is blocked along the reduction (Schedule.cpp).
   bool long_reduction = false;
+  /// A scan body's kernel whose matmul reads a loop-invariant right operand
+  /// [K, P]: input `packed_rhs` (an index into `inputs`, or -1) arrives
+  /// packed into panels [P / panel, K, panel] by a kernel run once before
+  /// the loop (ScanLoop::before), where the matmul would otherwise pack
+  /// each panel again at every step (Schedule.cpp's panel schedule).
+  int packed_rhs = -1;
+  int64_t panel = 0;
 };
 
 /// Buffers of a call: a slot (>= 0), or view `v` written as -1 - v.
@@ -116,7 +123,8 @@ struct ScanLoop {
   int64_t steps = 0;
   bool reverse = false;
   /// Body kernels that read only parameters (a transposed weight), run once
-  /// before the first step into slots of their own.
+  /// before the first step into slots of their own; then the packs of the
+  /// step matmuls' loop-invariant right operands (Kernel::packed_rhs).
   std::vector<KernelCall> before;
   /// The body's kernels, run in order at every step (views and slots).
   std::vector<KernelCall> calls;

@@ -51,8 +51,15 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
 /// `costly`: how many of the kernel's nodes are transcendental functions
 /// (is_transcendental), which make a pointwise output worth running in
 /// parallel at fewer elements.
+/// `rhs_packed`: the matmul's right operand arrives packed into panels of
+/// matmul_panel_cols columns (Kernel::packed_rhs), read in place.
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails = false, bool long_reduction = false, int costly = 0);
+                     bool exact_tails = false, bool long_reduction = false, int costly = 0,
+                     bool rhs_packed = false);
+
+/// Columns of the panels the matmul schedule sweeps on `target`: 4 vectors
+/// on AVX-512 (64), 2 on narrower targets.
+int64_t matmul_panel_cols(const Halide::Target &target);
 
 /// exp, log, sigmoid, tanh, cos and pow: a polynomial (and a division) per
 /// element, several times the cost of plain arithmetic.

@@ -332,7 +332,7 @@ bool use_panels(int vw, int64_t cols_extent, int64_t rows_extent) {
 }
 
 void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
-                            int64_t cols_extent) {
+                            int64_t cols_extent, bool rhs_packed) {
   int cols = panel_cols(vw);
   Var j = out.args()[0], i = out.args()[1];
   Halide::OutputImageParam buf = out.output_buffer();
@@ -352,7 +352,8 @@ void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
   tile(out.specialize(full && matmul_is_big(out, acc)), tail, true);
   tile(out.specialize(full), tail, false);
   tile(out, TailStrategy::GuardWithIf, false);
-  rhs.compute_at(out, Var("jo")).vectorize(rhs.args()[0], vw, TailStrategy::GuardWithIf);
+  if (!rhs_packed) // else read in place from the panels packed before the loop
+    rhs.compute_at(out, Var("jo")).vectorize(rhs.args()[0], vw, TailStrategy::GuardWithIf);
   Var aj = acc.args()[0], ai = acc.args()[1];
   Halide::RVar k(acc.update().get_schedule().rvars()[0].var);
   acc.compute_at(out, Var("ib"))
@@ -436,8 +437,12 @@ void schedule_flatten_copy(Halide::Func out, int64_t row, const Halide::Target &
     out.parallel(vars.back());
 }
 
+int64_t matmul_panel_cols(const Halide::Target &target) {
+  return panel_cols(target.natural_vector_size(Halide::Float(32)));
+}
+
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails, bool long_reduction, int costly) {
+                     bool exact_tails, bool long_reduction, int costly, bool rhs_packed) {
   if (schedule_conv(n, out, target, exact_tails)) // conv2d, its gradients: codegen/halide/Conv.cpp
     return;
   int vw = target.natural_vector_size(Halide::Float(32));
@@ -463,7 +468,7 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
     rows = rows == kBatch ? 0 : rows;
     std::optional<Func> rhs = matmul_rhs(*acc);
     if (rhs && use_panels(vw, inner_extent(n.type), rows))
-      schedule_matmul_panels(out, *acc, *rhs, vw, exact_tails, inner_extent(n.type));
+      schedule_matmul_panels(out, *acc, *rhs, vw, exact_tails, inner_extent(n.type), rhs_packed);
     else
       schedule_matmul(out, *acc, vw, exact_tails, inner_extent(n.type), rows);
     return;

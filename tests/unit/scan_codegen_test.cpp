@@ -13,6 +13,7 @@
 #include "codegen/Driver.h"
 #include "codegen/Jit.h"
 #include "codegen/Plan.h"
+#include "codegen/halide/Lower.h"
 
 #include <catch2/catch.hpp>
 #include <llvm/IR/Verifier.h>
@@ -45,6 +46,25 @@ BatchFn batch_of(int64_t steps) {
         random_tensor({n, steps, 3}, [&] { return rng.uniform(-1, 1); }),
         random_tensor({n}, [&] { return double(rng.below(3)); }, DType::I32)};
   };
+}
+
+/// The loops `f` runs, in order.
+std::vector<const ScanLoop *> loops_of(const ModelPlan &plan, const FunctionPlan &f) {
+  std::vector<const ScanLoop *> loops;
+  for (const KernelCall &c : f.calls)
+    if (c.loop >= 0)
+      loops.push_back(&plan.loops[static_cast<size_t>(c.loop)]);
+  return loops;
+}
+
+/// The calls `loop` runs before its first step, but for the packs of
+/// matmul operands (which depend on the target's panel width).
+std::vector<KernelCall> before_but_packs(const ModelPlan &plan, const ScanLoop &loop) {
+  std::vector<KernelCall> out;
+  for (const KernelCall &c : loop.before)
+    if (plan.kernels[static_cast<size_t>(c.kernel)].function->name != "scan.pack")
+      out.push_back(c);
+  return out;
 }
 
 int loops_in(const FunctionPlan &f) {
@@ -112,10 +132,7 @@ TEST_CASE("a scan is one loop whatever its length", "[codegen][scan]") {
   // The forward scan and the gradient's reversed scan (its siblings, one
   // per parameter gradient, share the loop).
   REQUIRE(loops_in(step) == 2);
-  std::vector<const ScanLoop *> loops;
-  for (const KernelCall &c : step.calls)
-    if (c.loop >= 0)
-      loops.push_back(&long_plan.loops[c.loop]);
+  std::vector<const ScanLoop *> loops = loops_of(long_plan, step);
   CHECK(loops[0]->steps == 40);
   CHECK_FALSE(loops[0]->reverse);
   CHECK(loops[0]->zero.empty());
@@ -142,15 +159,13 @@ TEST_CASE("loop-invariant kernels run before the loop, row sums after it", "[cod
     h = seq |> lstm(12)
     logits = h |> dense(3))")), "host");
   const FunctionPlan &step = function_plan(plan, "train_step");
-  std::vector<const ScanLoop *> loops;
-  for (const KernelCall &c : step.calls)
-    if (c.loop >= 0)
-      loops.push_back(&plan.loops[c.loop]);
+  std::vector<const ScanLoop *> loops = loops_of(plan, step);
   REQUIRE(loops.size() == 2);
   // The gradient loop: Uᵀ once before it (a kernel of a parameter only),
   // dW, dU and db after it over all 5 steps' rows, blocked along them.
-  REQUIRE(loops[1]->before.size() == 1);
-  CHECK(plan.kernels[loops[1]->before[0].kernel].nodes.size() == 1);
+  std::vector<KernelCall> before = before_but_packs(plan, *loops[1]);
+  REQUIRE(before.size() == 1);
+  CHECK(plan.kernels[before[0].kernel].nodes.size() == 1);
   CHECK(loops[1]->after.size() == 3);
   for (const KernelCall &c : loops[1]->after) {
     CHECK(c.batch_scale == 5);
@@ -158,7 +173,66 @@ TEST_CASE("loop-invariant kernels run before the loop, row sums after it", "[cod
   }
   for (const KernelCall &c : loops[1]->calls)
     CHECK_FALSE(plan.kernels[c.kernel].long_reduction);
-  CHECK(loops[0]->before.empty()); // the forward step reads U untransposed
+  // The forward step reads U untransposed (packed, on a target whose panels
+  // divide its 48 columns).
+  CHECK(before_but_packs(plan, *loops[0]).empty());
+}
+
+TEST_CASE("a loop-invariant right operand is packed into panels once, before the loop",
+          "[codegen][scan]") {
+  // lstm(64): the forward step's x·W and h·U read W [3, 256] and U [64,
+  // 256], the gradient's dG·Uᵀ reads Uᵀ [256, 64]; all are whole panels
+  // wide on AVX2 (16) and AVX-512 (64), so each loop packs them once
+  // (Kernel::packed_rhs) and the step's matmuls read the panels in place.
+  Module m = compile_net(model(R"(
+    h = seq |> lstm(64)
+    logits = h |> dense(3))"));
+  Halide::Target host = Halide::get_host_target();
+  int64_t panel = hl::matmul_panel_cols(host);
+  ModelPlan plan = plan_model(m, host.to_string());
+  const FunctionPlan &step = function_plan(plan, "train_step");
+  std::vector<const ScanLoop *> loops = loops_of(plan, step);
+  REQUIRE(loops.size() == 2);
+  // Forward: the packs of W and U; gradient: Uᵀ, then its pack.
+  std::vector<std::vector<Shape>> operands = {{{3, 256}, {64, 256}}, {{256, 64}}};
+  for (int l = 0; l < 2; ++l) {
+    INFO((l == 0 ? "forward" : "gradient") << " loop");
+    const ScanLoop &loop = *loops[static_cast<size_t>(l)];
+    std::vector<int> packs;
+    for (const KernelCall &c : loop.before) {
+      if (plan.kernels[c.kernel].function->name != "scan.pack")
+        continue;
+      packs.push_back(c.output);
+      const Shape &from = plan.slots[static_cast<size_t>(c.inputs[0])].type.shape;
+      CHECK(std::find(operands[l].begin(), operands[l].end(), from) != operands[l].end());
+      CHECK(plan.slots[static_cast<size_t>(c.output)].type.shape ==
+            Shape{from[1] / panel, from[0], panel});
+    }
+    CHECK(packs.size() == operands[l].size());
+    CHECK(loop.before.size() == operands[l].size() + static_cast<size_t>(l));
+    size_t readers = 0;
+    for (const KernelCall &c : loop.calls) {
+      const Kernel &k = plan.kernels[c.kernel];
+      if (k.packed_rhs < 0)
+        continue;
+      ++readers;
+      CHECK(k.panel == panel);
+      int in = c.inputs[static_cast<size_t>(k.packed_rhs)];
+      CHECK(std::find(packs.begin(), packs.end(), in) != packs.end());
+      CHECK_THAT(k.key, Catch::Contains("|packed in"));
+    }
+    CHECK(readers == packs.size());
+  }
+  // The autoschedulers' kernels read operands as they are.
+  ModelPlan auto_plan = plan_model(m, host.to_string(), "mullapudi2016");
+  for (const Kernel &k : auto_plan.kernels)
+    CHECK(k.packed_rhs < 0);
+
+  JitModel jit(m);
+  ParamStore interp = init_params(m, 4), compiled = interp;
+  Pcg32 rng(6);
+  train_steps_match(m, jit, interp, compiled, rng, batch_of(5), {8, 1, 13});
+  outputs_match(m, jit, compiled, rng, 5);
 }
 
 TEST_CASE("views step through the time axis, forwards and backwards", "[codegen][scan]") {

@@ -646,8 +646,7 @@ private:
       stacked_slot[args[i]] = slot[lead.operands[i]];
 
     FreeSlots body_free = body_pool_;
-    std::vector<bool> hoisted(body.nodes.size(), false);
-    // Parameters and hoisted values: the same at every step.
+    // Parameters and the values of hoisted kernels: the same at every step.
     std::vector<bool> invariant_value(body.nodes.size(), false);
     for (size_t i = 0; i < body.nodes.size(); ++i)
       invariant_value[i] = body.nodes[i].op == OpKind::Param;
@@ -659,10 +658,10 @@ private:
       // once before the loop, into a slot that lives through it.
       bool invariant = !body.type(root).has_batch();
       for (ValueId v : kernels[k].inputs)
-        invariant = invariant && (body.node(v).op == OpKind::Param || hoisted[v]);
+        invariant = invariant && invariant_value[v];
       if (invariant && !has_buffer[root]) {
         buffer[root] = new_slot(body.type(root), "temp", "%" + std::to_string(root));
-        has_buffer[root] = hoisted[root] = invariant_value[root] = true;
+        has_buffer[root] = invariant_value[root] = true;
         KernelCall call{intern_kernel(kernels[k]), {}, buffer[root]};
         for (ValueId v : kernels[k].inputs)
           call.inputs.push_back(buffer[v]);

@@ -11,19 +11,22 @@
 //     reduction loop stays innermost and serial); parallel over the outermost
 //     pure Var, or, for a sum down to one dimension (a bias gradient), over
 //     chunks of its outermost reduced axis through rfactor;
+//   * a 2-D transpose: tiles of vw x vw, a vector per row of the tile;
 //   * scatter_add: the zeroing stage pointwise, the update over the ids
 //     serial (ids may repeat), vectorised along the row;
 //   * matmul: panels of 4 vectors of columns, the right operand's panel
-//     packed contiguously, swept by blocks of 6 rows whose accumulators stay
-//     in registers (schedule_matmul_panels); narrow or short outputs keep
-//     Halide's classic schedule: 32 x 32 tiles (fused), blocks of 8 rows x
-//     2 vectors in registers (the matmul accumulator is computed at the
-//     block, its update reordered so the reduction over K is outermost in
-//     the block, and the block unrolled). Either is parallel only from
-//     kParallelMacs multiply-adds. A kernel whose root is an elementwise
-//     epilogue of a matmul (bias, activation) is tiled the same way around
-//     the accumulator; long reductions (the sums after a scan) block K and
-//     run panels inside each block (schedule_matmul_long).
+//     packed contiguously (or read in place where a scan packed it before
+//     its loop: Kernel::packed_rhs), swept by blocks of 6 rows whose
+//     accumulators stay in registers (schedule_matmul_panels); narrow or
+//     short outputs keep Halide's classic schedule: 32 x 32 tiles (fused),
+//     blocks of 8 rows x 2 vectors in registers (the matmul accumulator is
+//     computed at the block, its update reordered so the reduction over K
+//     is outermost in the block, and the block unrolled). Either is
+//     parallel only from kParallelMacs multiply-adds. A kernel whose root
+//     is an elementwise epilogue of a matmul (bias, activation) is tiled
+//     the same way around the accumulator; long reductions (the sums after
+//     a scan) block K and run panels inside each block
+//     (schedule_matmul_long).
 //
 // Tails use GuardWithIf or ShiftInwards, never RoundUp, so any extent works
 // (batch 1 or 13, 10 classes); tiled paths are partitioned by Halide into a

@@ -110,28 +110,22 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   std::vector<Halide::ImageParam> inputs;
   for (size_t i = 0; i < k.inputs.size(); ++i) {
     const TensorType &t = f.type(k.inputs[i]);
+    // A packed right operand [K, P] is stored as panels [P / panel, K,
+    // panel] (Kernel::packed_rhs): column j of row r is element j % panel
+    // of row r of panel j / panel.
+    bool packed = static_cast<int>(i) == k.packed_rhs;
+    TensorType stored = packed ? TensorType{t.dtype, {t.shape[1] / k.panel, t.shape[0], k.panel}} : t;
+    Halide::ImageParam in(hl::halide_type(t.dtype), stored.rank(), "in" + std::to_string(i));
+    constrain([&](int d) { return in.dim(d); }, stored);
     Halide::Func wrap("in" + std::to_string(i) + "_f");
     std::vector<Halide::Var> v = hl::make_vars(t.rank());
-    if (static_cast<int>(i) == k.packed_rhs) {
-      // [K, P] packed into panels [P / panel, K, panel] (Kernel::packed_rhs):
-      // column j of row r is element j % panel of row r of panel j / panel.
-      TensorType panels{t.dtype, {t.shape[1] / k.panel, t.shape[0], k.panel}};
-      Halide::ImageParam in(hl::halide_type(t.dtype), 3, "in" + std::to_string(i));
-      constrain([&](int d) { return in.dim(d); }, panels);
-      Halide::Expr p(static_cast<int>(k.panel));
-      wrap(v) = in(v[0] % p, v[1], v[0] / p);
-      values[k.inputs[i]] = {wrap, t};
-      args.push_back(in);
-      inputs.push_back(in);
-      continue;
-    }
-    Halide::ImageParam in(hl::halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
-    constrain([&](int d) { return in.dim(d); }, t);
-    // Autoschedulers may round loops up past an edge, reading (and throwing
-    // away) values outside an input: clamp those reads to the buffer.
-    if (k.schedule == "manual")
+    Halide::Expr panel(static_cast<int>(k.panel));
+    if (packed)
+      wrap(v) = in(v[0] % panel, v[1], v[0] / panel);
+    else if (k.schedule == "manual")
       wrap(v) = in(as_exprs(v));
-    else
+    else // autoschedulers may round loops up past an edge, reading (and
+         // throwing away) values outside an input: clamp those reads
       wrap(v) = Halide::BoundaryConditions::repeat_edge(in)(as_exprs(v));
     values[k.inputs[i]] = {wrap, t};
     args.push_back(in);

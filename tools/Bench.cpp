@@ -24,6 +24,7 @@
 #include "codegen/Kernels.h"
 #include "ir/OpInfo.h"
 #include "runtime/Denormals.h"
+#include "runtime/SerialParFor.h"
 #include "tools/Driver.h"
 
 #include <algorithm>
@@ -153,24 +154,13 @@ double fma_peak(const Halide::Target &target) {
   return best;
 }
 
-/// A kernel's parallel loop run task after task on the calling thread, as
-/// the trainers run it at --threads 1 (runtime/trainer/Cli.cpp): no
-/// thread-pool locking around each task.
-int serial_do_par_for(Halide::JITUserContext *user_context,
-                      int (*task)(Halide::JITUserContext *, int, uint8_t *), int min, int size,
-                      uint8_t *closure) {
-  for (int i = min; i < min + size; ++i)
-    if (int r = task(user_context, i, closure))
-      return r;
-  return 0;
-}
-
 /// `kp` JIT-compiled for `target`; on one thread (`serial`) its parallel
-/// loops run serially.
+/// loops run serially on the calling thread, as the trainers run them at
+/// --threads 1 (runtime/SerialParFor.h).
 void compile_jit(codegen::KernelPipeline &kp, const Halide::Target &target, bool serial) {
   kp.pipeline.compile_jit(target);
   if (serial)
-    kp.pipeline.jit_handlers().custom_do_par_for = serial_do_par_for;
+    kp.pipeline.jit_handlers().custom_do_par_for = rt::serial_do_par_for<Halide::JITUserContext>;
 }
 
 /// The reference GEMM: [64,784]x[784,512] through netc's matmul lowering and
@@ -277,7 +267,10 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
       // As netc build does: the autoscheduler's failure is reported, and the
       // kernel timed with netc's own schedule.
       codegen::compile_or_fall_back(
-          k, [&](const codegen::Kernel &scheduled) { kps.push_back(compile(scheduled, target, o.threads == 1)); },
+          k,
+          [&](const codegen::Kernel &scheduled) {
+            kps.push_back(compile(scheduled, target, o.threads == 1));
+          },
           [&](const std::string &what) {
             out << fmt::format("note: {} failed on kernel {} ({}); it uses the manual schedule\n",
                                schedule, kernel_ops(k), what.substr(0, what.find('\n')));

@@ -13,6 +13,7 @@
 #include "runtime/Idx.h"
 #include "runtime/Inputs.h"
 #include "runtime/Metrics.h"
+#include "runtime/SerialParFor.h"
 #include "runtime/trainer/Checkpoint.h"
 #include "runtime/trainer/Language.h"
 #include "runtime/trainer/Loop.h"
@@ -130,24 +131,13 @@ Expected<void> set_lr(Model &m, double lr) {
   return {};
 }
 
-/// A kernel's parallel loop run on the calling thread, task after task. At
-/// --threads 1 Halide's own loop still queues the job and takes the pool's
-/// mutex around every task: 3.4 % of a one-thread profile of lstm.net at
-/// batch 256 (halide_mutex_lock), none with this.
-int serial_do_par_for(void *user_context, halide_task_t task, int min, int size, uint8_t *closure) {
-  for (int i = min; i < min + size; ++i)
-    if (int r = task(user_context, i, closure))
-      return r;
-  return 0;
-}
-
 void set_threads(const Context &c) {
   if (!c.o.threads)
     return;
   if (c.abi.set_num_threads)
     c.abi.set_num_threads(int(*c.o.threads));
   if (*c.o.threads == 1 && c.abi.set_custom_do_par_for)
-    c.abi.set_custom_do_par_for(serial_do_par_for);
+    c.abi.set_custom_do_par_for(serial_do_par_for<void>); // runtime/SerialParFor.h
   else
     c.err << "note: --threads ignored: no Halide runtime is linked\n";
 }

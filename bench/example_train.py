@@ -74,8 +74,9 @@ OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "Adam
               "adagrad": "Adagrad", "adadelta": "Adadelta"}
 
 
-def peer_args(doc):
-    """The command line every peer takes (bench/train.py passes it)."""
+def peer_args(doc, extra=None):
+    """The command line every peer takes (bench/train.py passes it); `extra`,
+    if given, adds a peer's own flags to the parser."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=MODELS, required=True)
     ap.add_argument("--epochs", type=int, default=1)
@@ -84,4 +85,6 @@ def peer_args(doc):
     ap.add_argument("--seed", type=int, help="default: the train block's")
     ap.add_argument("--limit", type=int, default=0, help="use the first N training images")
     ap.add_argument("--validate-limit", type=int, default=0, help="use the first N held-out images")
+    if extra:
+        extra(ap)
     return ap.parse_args()

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""netc against PyTorch (and JAX) on examples/{mlp,cnn,lstm}.net, in one run.
+"""netc against PyTorch (and JAX, torch.compile) on examples/{mlp,cnn,lstm}.net, in one run.
 
 For each model it times `netc build` cold (empty NETC_CACHE_DIR) and cached
 (the same build again), with the build's peak resident memory. Then for each
 model, batch and thread count it runs the netc trainer, its PyTorch peer
 (bench/train_torch.py: the same model, initialisation scheme, optimizer,
 data and batch) and, where a Python here imports jax, its JAX peer
-(bench/train_jax.py: the whole step under jax.jit) alternately, `--reps`
-times each (the order flips every rep), and prints the median training
-samples/s of each (the held-out evaluation is not timed on any side), the
-ratios netc / PyTorch and netc / JAX, netc's and PyTorch's peak
+(bench/train_jax.py: the whole step under jax.jit) and, where a Python here
+imports PyTorch 2, its torch.compile peer (bench/train_torch.py --compile:
+the model and the optimizer step compiled by TorchInductor, compilation
+untimed) alternately, `--reps` times each (the order flips every rep), and
+prints the median training samples/s of each (the held-out evaluation is
+not timed on any side), the ratios netc / PyTorch, netc / JAX and
+netc / torch.compile, netc's and PyTorch's peak
 resident memory (the largest over the reps) and held-out accuracy (last
 rep). By default each run trains 1 epoch on the first 12,800 training images
 (`--limit 0` for all 60,000) so that the whole default command takes a few
@@ -29,7 +32,7 @@ columns say "-".
 
 usage: bench/train.py [--netc build/netc] [--models mlp,cnn,lstm]
        [--batches 64,256] [--threads 1,2] [--epochs 1] [--limit 12800]
-       [--validate-limit 0] [--reps 2]
+       [--validate-limit 0] [--reps 2] [--jax-python PY] [--compile-python PY]
 """
 import argparse
 import json
@@ -183,11 +186,26 @@ def jax_python(explicit):
     return None
 
 
-def run_peer(python, script, model, args, batch, threads, env=None):
-    """One training run of a peer (bench/<script>): (samples/s of each epoch,
-    peak MiB, last accuracy %)."""
+def torch2_python(explicit):
+    """A Python whose torch has torch.compile: `explicit` ("none": skip), else
+    python3 on PATH, else Debian's; or None."""
+    if explicit == "none":
+        return None
+    for py in [explicit] if explicit else [shutil.which("python3"), PYTHON]:
+        try:
+            if py and subprocess.run([py, "-c", "import torch; torch.compile"],
+                                     capture_output=True).returncode == 0:
+                return py
+        except OSError:
+            pass
+    return None
+
+
+def run_peer(python, script, model, args, batch, threads, env=None, extra=()):
+    """One training run of a peer (bench/<script> with `extra` flags):
+    (samples/s of each epoch, peak MiB, last accuracy %)."""
     cmd = [python, os.path.join(ROOT, "bench", script), "--model", model, "--epochs",
-           str(args.epochs), "--batch", str(batch), "--threads", str(threads)]
+           str(args.epochs), "--batch", str(batch), "--threads", str(threads), *extra]
     if args.limit:
         cmd += ["--limit", str(args.limit)]
     if args.validate_limit:
@@ -213,6 +231,9 @@ def main(argv=None):
     ap.add_argument("--jax-python", default="",
                     help="a Python with jax for the JAX peer (default: python3 on PATH or "
                          "/usr/bin/python3, whichever imports jax; `none` skips the peer)")
+    ap.add_argument("--compile-python", default="",
+                    help="a Python with PyTorch 2 for the torch.compile peer (default: python3 on "
+                         "PATH or /usr/bin/python3, whichever has torch.compile; `none` skips it)")
     args = ap.parse_args(argv)
     if args.epochs <= 0 or args.reps <= 0 or args.limit < 0 or args.validate_limit < 0:
         ap.error("--epochs and --reps must be positive, --limit and --validate-limit not negative")
@@ -253,6 +274,17 @@ def main(argv=None):
             print("JAX peer skipped: " + ("--jax-python none" if args.jax_python == "none" else
                                           f"{args.jax_python or 'no Python here'} cannot import jax "
                                           "(python3 -m pip install jax)"))
+        tc_py = torch2_python(args.compile_python)
+        if tc_py:
+            version = subprocess.run([tc_py, "-c", "import torch; print(torch.__version__)"],
+                                     capture_output=True, text=True).stdout.strip()
+            print(f"PyTorch {version} ({tc_py}): torch.compile of the model and of the optimizer "
+                  "step (TorchInductor, CPU), compilation untimed")
+        else:
+            print("torch.compile peer skipped: " + (
+                "--compile-python none" if args.compile_python == "none" else
+                f"{args.compile_python or 'no Python here'} has no PyTorch 2 "
+                "(python3 -m pip install torch; see bench/README.md)"))
         images = f"{args.limit:,}" if args.limit else "all 60,000"
         print(f"training: {args.epochs} epoch(s) of {images} Fashion-MNIST images, "
               f"median of {args.reps} rep(s); samples/s of training only")
@@ -260,15 +292,16 @@ def main(argv=None):
             print(f"  {m}: {MODELS[m]}")
         print(f"{'model':<5} {'batch':>5} {'thr':>3} {'netc samples/s':>15} {'PyTorch samples/s':>18} "
               f"{'ratio':>6} {'netc MiB':>9} {'PyTorch MiB':>12} {'netc acc':>9} {'PyTorch acc':>12}"
-              f" {'JAX samples/s':>14} {'vs JAX':>7} {'JAX acc':>8}",
+              f" {'JAX samples/s':>14} {'vs JAX':>7} {'JAX acc':>8}"
+              f" {'compile samples/s':>18} {'vs compile':>11} {'compile acc':>12}",
               flush=True)
         for m in args.models:
             for batch in args.batches:
                 for t in args.threads:
                     ours, theirs, our_rss, their_rss, our_acc, their_acc = [], [], 0, 0, 0, 0
-                    jaxs, jax_acc = [], 0
+                    jaxs, jax_acc, compiled, compiled_acc = [], 0, [], 0
                     for rep in range(args.reps):
-                        order = ["netc", "torch", "jax"]
+                        order = ["netc", "torch", "jax", "compile"]
                         for side in order if rep % 2 == 0 else order[::-1]:
                             if side == "netc":
                                 sps, rss, our_acc = run_netc(trainers[m], work, args, batch, t)
@@ -282,6 +315,10 @@ def main(argv=None):
                             elif side == "jax" and jax_py:
                                 sps, _, jax_acc = run_peer(jax_py, "train_jax.py", m, args, batch, t)
                                 jaxs += sps
+                            elif side == "compile" and tc_py:
+                                sps, _, compiled_acc = run_peer(tc_py, "train_torch.py", m, args, batch,
+                                                                t, extra=["--compile"])
+                                compiled += sps
                     o = statistics.median(ours)
                     row = f"{m:<5} {batch:>5} {t:>3} {o:>15.0f} "
                     if theirs:
@@ -295,6 +332,11 @@ def main(argv=None):
                         row += f" {j:>14.0f} {o / j:>7.2f} {jax_acc:>7.2f}%"
                     else:
                         row += f" {'-':>14} {'-':>7} {'-':>8}"
+                    if compiled:
+                        c = statistics.median(compiled)
+                        row += f" {c:>18.0f} {o / c:>11.2f} {compiled_acc:>11.2f}%"
+                    else:
+                        row += f" {'-':>18} {'-':>11} {'-':>12}"
                     print(row, flush=True)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
     finally:

@@ -33,8 +33,19 @@ evaluation after it is not timed. Prints one JSON line per epoch.
 Run with Debian's Python (/usr/bin/python3, python3-torch); bench/train.py
 chooses the BLAS and OPENBLAS_CORETYPE (see its docstring).
 
+--compile (PyTorch 2 only) is the compiled peer a user of PyTorch 2 would
+try: the model under torch.compile (TorchInductor's C++/OpenMP CPU code)
+and the optimizer's step under torch.compile, as PyTorch's own recipes do;
+the backward pass is the compiled graph's AOTAutograd backward. Compilation
+is not timed: before the first epoch the step runs on every batch shape the
+epoch will see (the full batch and a shorter last one), then the parameters,
+the optimizer's state and the random generator are put back as they were
+(optimizer state tensors zeroed, which is the state every optimizer here
+starts from), so the timed epochs train from the same start as without
+--compile. The JSON lines then also carry "compile_seconds".
+
 usage: bench/train_torch.py --model mlp|cnn|lstm [--epochs 1] [--batch 64]
-       [--threads 1] [--limit N] [--validate-limit N]
+       [--threads 1] [--limit N] [--validate-limit N] [--compile]
 """
 import json
 import os
@@ -103,8 +114,51 @@ class Lstm(nn.Module):
         return self.fc(self.cell(x)[0][:, -1])
 
 
+def compile_step(model, opt, loss_fn):
+    """The train step with the model and the optimizer's step under
+    torch.compile; returns step(x, y) -> loss."""
+    if not hasattr(torch, "compile"):
+        sys.exit(f"--compile needs PyTorch 2 (this is {torch.__version__})")
+    compiled = torch.compile(model)
+
+    @torch.compile(fullgraph=False)
+    def opt_step():
+        opt.step()
+
+    def step(xb, yb):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(compiled(xb), yb)
+        loss.backward()
+        opt_step()
+        return loss
+
+    return step
+
+
+def warm_up(step, model, opt, x, y, shapes):
+    """Runs `step` on each batch size in `shapes` (so that compilation happens
+    here, untimed), then restores the parameters and the random generator
+    and zeroes the optimizer's state tensors. Returns the seconds it took."""
+    t0 = time.perf_counter()
+    params = [p.detach().clone() for p in model.parameters()]
+    rng = torch.get_rng_state()
+    for b in shapes:
+        for _ in range(2):
+            step(x[:b], y[:b]).item()
+    with torch.no_grad():
+        for p, saved in zip(model.parameters(), params):
+            p.copy_(saved)
+        for state in opt.state.values():
+            for v in state.values():
+                if torch.is_tensor(v):
+                    v.zero_()
+    torch.set_rng_state(rng)
+    return time.perf_counter() - t0
+
+
 def main():
-    args = peer_args(__doc__)
+    args = peer_args(__doc__, lambda ap: ap.add_argument(
+        "--compile", action="store_true", help="torch.compile the model and the optimizer step"))
 
     name, kwargs, seed, files = train_block(os.path.join(ROOT, "examples", args.model + ".net"))
     if name not in OPTIMIZERS:
@@ -125,6 +179,18 @@ def main():
     opt = getattr(torch.optim, OPTIMIZERS[name])(params, **kwargs)
     loss_fn = nn.CrossEntropyLoss()
     n = x.shape[0]
+    extra = {}
+    if args.compile:
+        step = compile_step(model, opt, loss_fn)
+        shapes = sorted({min(args.batch, n), n % args.batch} - {0})
+        extra = {"compile_seconds": warm_up(step, model, opt, x, y, shapes)}
+    else:
+        def step(xb, yb):
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            return loss
     for epoch in range(args.epochs):
         model.train()
         order = torch.randperm(n)
@@ -132,20 +198,19 @@ def main():
         total = 0.0
         for i in range(0, n, args.batch):
             idx = order[i : i + args.batch]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+            total += step(x[idx], y[idx]).item() * len(idx)
         secs = time.perf_counter() - t0
+        # The held-out evaluation (untimed) runs the eager model, which shares
+        # the compiled one's parameters.
         model.eval()
         with torch.no_grad():
             correct = sum((model(tx[i : i + 1000]).argmax(1) == ty[i : i + 1000]).sum().item()
                           for i in range(0, len(tx), 1000))
-        print(json.dumps({"peer": "pytorch", "model": args.model, "epoch": epoch + 1,
+        print(json.dumps({"peer": "pytorch-compile" if args.compile else "pytorch",
+                          "model": args.model, "epoch": epoch + 1,
                           "threads": args.threads, "batch": args.batch, "train_loss": total / n,
                           "accuracy": correct / len(tx), "seconds": secs,
-                          "samples_per_s": n / secs}),
+                          "samples_per_s": n / secs, **extra}),
               flush=True)
 
 

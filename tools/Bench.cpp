@@ -24,7 +24,7 @@
 #include "codegen/Kernels.h"
 #include "ir/OpInfo.h"
 #include "runtime/Denormals.h"
-#include "runtime/SerialParFor.h"
+#include "runtime/TaskPool.h"
 #include "tools/Driver.h"
 
 #include <algorithm>
@@ -154,18 +154,16 @@ double fma_peak(const Halide::Target &target) {
   return best;
 }
 
-/// `kp` JIT-compiled for `target`; on one thread (`serial`) its parallel
-/// loops run serially on the calling thread, as the trainers run them at
-/// --threads 1 (runtime/SerialParFor.h).
-void compile_jit(codegen::KernelPipeline &kp, const Halide::Target &target, bool serial) {
+/// `kp` JIT-compiled for `target`, its parallel loops on netc's pool
+/// (runtime/TaskPool.h), as the trainers run them.
+void compile_jit(codegen::KernelPipeline &kp, const Halide::Target &target) {
   kp.pipeline.compile_jit(target);
-  if (serial)
-    kp.pipeline.jit_handlers().custom_do_par_for = rt::serial_do_par_for<Halide::JITUserContext>;
+  kp.pipeline.jit_handlers().custom_do_par_for = rt::pool_do_par_for<Halide::JITUserContext>;
 }
 
 /// The reference GEMM: [64,784]x[784,512] through netc's matmul lowering and
 /// schedule. Returns GFLOP/s.
-double reference_gemm(const Halide::Target &target, bool serial, int reps, std::ostream &out) {
+double reference_gemm(const Halide::Target &target, int reps, std::ostream &out) {
   Function f;
   f.name = "gemm";
   Builder b(f);
@@ -177,7 +175,7 @@ double reference_gemm(const Halide::Target &target, bool serial, int reps, std::
   k.nodes = {c};
   k.inputs = {a, w};
   codegen::KernelPipeline kp = codegen::build_kernel_pipeline(k, target);
-  compile_jit(kp, target, serial);
+  compile_jit(kp, target);
   std::mt19937 rng(1);
   Halide::Buffer<> ba = make_buffer(f.type(a), 64, rng), bb = make_buffer(f.type(w), 64, rng);
   Halide::Buffer<> bc = make_buffer(f.type(c), 64, rng);
@@ -193,10 +191,9 @@ double reference_gemm(const Halide::Target &target, bool serial, int reps, std::
 }
 
 /// The kernel's pipeline, JIT-compiled; throws Halide::Error.
-codegen::KernelPipeline compile(const codegen::Kernel &k, const Halide::Target &target,
-                                bool serial) {
+codegen::KernelPipeline compile(const codegen::Kernel &k, const Halide::Target &target) {
   codegen::KernelPipeline kp = codegen::build_kernel_pipeline(k, target);
-  compile_jit(kp, target, serial);
+  compile_jit(kp, target);
   return kp;
 }
 
@@ -269,7 +266,7 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
       codegen::compile_or_fall_back(
           k,
           [&](const codegen::Kernel &scheduled) {
-            kps.push_back(compile(scheduled, target, o.threads == 1));
+            kps.push_back(compile(scheduled, target));
           },
           [&](const std::string &what) {
             out << fmt::format("note: {} failed on kernel {} ({}); it uses the manual schedule\n",
@@ -359,8 +356,6 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
 } // namespace
 
 int run_bench(const Module &m, const SourceManager &sm, const BenchOptions &o, std::ostream &out) {
-  if (o.threads > 0)
-    ::setenv("HL_NUM_THREADS", std::to_string(o.threads).c_str(), 1);
   std::string error;
   std::optional<Halide::Target> target = codegen::parse_target(o.target, error);
   if (!target) {
@@ -378,12 +373,13 @@ int run_bench(const Module &m, const SourceManager &sm, const BenchOptions &o, s
   // buffers, and an in-place optimizer update run that way decays its
   // state into denormals (Adam's moments: 7 us or 90 us by run).
   rt::flush_denormals();
-  const char *threads = std::getenv("HL_NUM_THREADS");
+  int threads = o.threads > 0 ? o.threads : rt::default_pool_threads();
+  rt::set_pool_threads(threads); // after the flush: its workers inherit it
   out << fmt::format("netc bench {}: target {}, {} thread(s), {} samples per timing\n", m.name,
-                     target->to_string(), threads ? threads : "all", o.reps);
+                     target->to_string(), threads, o.reps);
   double peak = fma_peak(*target);
   out << fmt::format("peak: FMA loop on one thread: {:.1f} GFLOP/s\n", peak);
-  double ceiling = reference_gemm(*target, o.threads == 1, o.reps, out);
+  double ceiling = reference_gemm(*target, o.reps, out);
   if (peak > 0)
     out << fmt::format("ceiling is {:.0f}% of the one-thread FMA peak\n", 100 * ceiling / peak);
   std::vector<std::string> schedules = {o.schedule};

@@ -13,7 +13,7 @@
 #include "runtime/Idx.h"
 #include "runtime/Inputs.h"
 #include "runtime/Metrics.h"
-#include "runtime/SerialParFor.h"
+#include "runtime/TaskPool.h"
 #include "runtime/trainer/Checkpoint.h"
 #include "runtime/trainer/Language.h"
 #include "runtime/trainer/Loop.h"
@@ -131,15 +131,19 @@ Expected<void> set_lr(Model &m, double lr) {
   return {};
 }
 
+/// The kernels' parallel loops run on netc's pool (runtime/TaskPool.h) of
+/// --threads threads, or as many as HL_NUM_THREADS or the machine's cores.
 void set_threads(const Context &c) {
-  if (!c.o.threads)
+  if (!c.abi.set_custom_do_par_for) {
+    if (c.o.threads)
+      c.err << "note: --threads ignored: no Halide runtime is linked\n";
     return;
-  if (c.abi.set_num_threads)
-    c.abi.set_num_threads(int(*c.o.threads));
-  if (*c.o.threads == 1 && c.abi.set_custom_do_par_for)
-    c.abi.set_custom_do_par_for(serial_do_par_for<void>); // runtime/SerialParFor.h
-  else
-    c.err << "note: --threads ignored: no Halide runtime is linked\n";
+  }
+  int threads = c.o.threads ? int(*c.o.threads) : default_pool_threads();
+  if (c.abi.set_num_threads) // Halide's own pool, should anything still use it
+    c.abi.set_num_threads(threads);
+  set_pool_threads(threads);
+  c.abi.set_custom_do_par_for(pool_do_par_for<void>);
 }
 
 /// The data binding of a model that must have the function `fn`.

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 #include "TrainerFake.h"
 #include "runtime/Denormals.h"
+#include "runtime/TaskPool.h"
 
 #include <thread>
 
@@ -392,18 +393,18 @@ int record_task(void *, int i, uint8_t *closure) {
 }
 } // namespace
 
-TEST_CASE("one thread runs parallel loops serially on the calling thread (--threads 1)", "[trainer]") {
+TEST_CASE("the kernels' parallel loops run on netc's pool of --threads threads", "[trainer]") {
   Workspace ws;
   ws.abi.set_custom_do_par_for = record_par_for;
-  g_installs = 0;
-  g_installed = nullptr;
-  REQUIRE(cli(ws, {"train", "--epochs", "1", "--no-checkpoint", "--threads", "2"}).code == 0);
-  CHECK(g_installs == 0); // the pool's own loop
-  REQUIRE(cli(ws, {"train", "--epochs", "1", "--no-checkpoint", "--threads", "1"}).code == 0);
-  REQUIRE(g_installs == 1);
-  REQUIRE(g_installed != nullptr);
-  // Tasks min .. min + size - 1 in order; the first failing task's code
-  // ends the loop.
+  for (const char *threads : {"2", "1"}) {
+    g_installs = 0;
+    g_installed = nullptr;
+    REQUIRE(cli(ws, {"train", "--epochs", "1", "--no-checkpoint", "--threads", threads}).code == 0);
+    REQUIRE(g_installs == 1);
+    CHECK(g_installed == &pool_do_par_for<void>); // runtime/TaskPool.h
+  }
+  // One thread: tasks min .. min + size - 1 in order on the calling thread;
+  // the first failing task's code ends the loop.
   int fail_at = -1;
   g_tasks.clear();
   CHECK(g_installed(nullptr, record_task, 3, 4, reinterpret_cast<uint8_t *>(&fail_at)) == 0);
@@ -415,6 +416,12 @@ TEST_CASE("one thread runs parallel loops serially on the calling thread (--thre
   g_tasks.clear();
   CHECK(g_installed(nullptr, record_task, 0, 0, reinterpret_cast<uint8_t *>(&fail_at)) == 0);
   CHECK(g_tasks.empty());
+  // No --threads: the pool is installed all the same (HL_NUM_THREADS or the
+  // machine's threads).
+  g_installs = 0;
+  REQUIRE(cli(ws, {"train", "--epochs", "1", "--no-checkpoint"}).code == 0);
+  CHECK(g_installs == 1);
+  set_pool_threads(1);
 }
 
 //===----------------------------------------------------------------------===//

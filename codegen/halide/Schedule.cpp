@@ -260,11 +260,15 @@ void tile_matmul_output(Stage s, const Var &j, const Var &i, const MatmulBlock &
     s.parallel(t);
 }
 
-/// Multiply-adds below which a matmul runs on the calling thread: an LSTM
-/// step's [64,128]x[128,512] (4.2 M) took as long on 2 threads as on one,
-/// the pool's wake-up and join costing what the second core saved, and
-/// made the whole gradient loop slower (5.4 -> 8.6 ms).
-constexpr int64_t kParallelMacs = int64_t(1) << 23;
+/// Multiply-adds below which a matmul runs on the calling thread. On
+/// Halide's pool an LSTM step's [64,128]x[128,512] (4.2 M) took as long on
+/// 2 threads as on one, the workers' wake-up and join costing what the
+/// second core saved (the bound was 8.4 M). On netc's pool, whose workers
+/// spin between loops (runtime/TaskPool.h), it pays: alternating 2-thread
+/// runs of examples/lstm.net at batch 64, 7,500-9,500 samples/s against
+/// 7,300-8,000 with the old bound. Below 2 M (its x_t.W, [64,28]x[28,512],
+/// 0.9 M; the 10-class products) a task is too short.
+constexpr int64_t kParallelMacs = int64_t(1) << 21;
 
 /// Whether the matmul accumulated by `acc` into `out` is worth a parallel
 /// loop at run time: M x P x K >= kParallelMacs.

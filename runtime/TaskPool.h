@@ -76,8 +76,6 @@ public:
   static constexpr std::chrono::microseconds kSpin{2000};
 
 private:
-
-  int run_serial(Invoke invoke, void *fn, void *ctx, int min, int size, uint8_t *closure);
   /// Claims and runs tasks of the loop of generation `gen` until none is left.
   void drain(uint64_t gen);
   void work();

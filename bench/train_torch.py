@@ -114,25 +114,30 @@ class Lstm(nn.Module):
         return self.fc(self.cell(x)[0][:, -1])
 
 
-def compile_step(model, opt, loss_fn):
-    """The train step with the model and the optimizer's step under
-    torch.compile; returns step(x, y) -> loss."""
-    if not hasattr(torch, "compile"):
-        sys.exit(f"--compile needs PyTorch 2 (this is {torch.__version__})")
-    compiled = torch.compile(model)
-
-    @torch.compile(fullgraph=False)
-    def opt_step():
-        opt.step()
-
+def make_step(forward, opt_step, opt, loss_fn):
+    """The train step over `forward` (the model, or its compiled form) and
+    `opt_step`: step(x, y) -> loss."""
     def step(xb, yb):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(compiled(xb), yb)
+        loss = loss_fn(forward(xb), yb)
         loss.backward()
         opt_step()
         return loss
 
     return step
+
+
+def compile_step(model, opt, loss_fn):
+    """The train step with the model and the optimizer's step under
+    torch.compile."""
+    if not hasattr(torch, "compile"):
+        sys.exit(f"--compile needs PyTorch 2 (this is {torch.__version__})")
+
+    @torch.compile(fullgraph=False)
+    def opt_step():
+        opt.step()
+
+    return make_step(torch.compile(model), opt_step, opt, loss_fn)
 
 
 def warm_up(step, model, opt, x, y, shapes):
@@ -185,12 +190,7 @@ def main():
         shapes = sorted({min(args.batch, n), n % args.batch} - {0})
         extra = {"compile_seconds": warm_up(step, model, opt, x, y, shapes)}
     else:
-        def step(xb, yb):
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-            return loss
+        step = make_step(model, opt.step, opt, loss_fn)
     for epoch in range(args.epochs):
         model.train()
         order = torch.randperm(n)

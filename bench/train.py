@@ -172,29 +172,15 @@ def run_netc(trainer, work, args, batch, threads):
     return [l["samples_per_s"] for l in lines], rss, 100 * lines[-1]["accuracy"]
 
 
-def jax_python(explicit):
-    """A Python that imports jax: `explicit` ("none": skip), else python3 on
-    PATH, else Debian's; or None."""
+def peer_python(explicit, probe):
+    """A Python that runs `probe` (Python source) without error: `explicit`
+    ("none": skip), else python3 on PATH, else Debian's; or None. Finds the
+    JAX peer's Python (probe `import jax`) and torch.compile's."""
     if explicit == "none":
         return None
     for py in [explicit] if explicit else [shutil.which("python3"), PYTHON]:
         try:
-            if py and subprocess.run([py, "-c", "import jax"], capture_output=True).returncode == 0:
-                return py
-        except OSError:
-            pass
-    return None
-
-
-def torch2_python(explicit):
-    """A Python whose torch has torch.compile: `explicit` ("none": skip), else
-    python3 on PATH, else Debian's; or None."""
-    if explicit == "none":
-        return None
-    for py in [explicit] if explicit else [shutil.which("python3"), PYTHON]:
-        try:
-            if py and subprocess.run([py, "-c", "import torch; torch.compile"],
-                                     capture_output=True).returncode == 0:
+            if py and subprocess.run([py, "-c", probe], capture_output=True).returncode == 0:
                 return py
         except OSError:
             pass
@@ -265,7 +251,7 @@ def main(argv=None):
                       f"{max(args.threads)} threads", end="")
             print()
             env = torch_env(coretype, policy)
-        jax_py = jax_python(args.jax_python)
+        jax_py = peer_python(args.jax_python, "import jax")
         if jax_py:
             version = subprocess.run([jax_py, "-c", "import jax; print(jax.__version__)"],
                                      capture_output=True, text=True).stdout.strip()
@@ -274,7 +260,7 @@ def main(argv=None):
             print("JAX peer skipped: " + ("--jax-python none" if args.jax_python == "none" else
                                           f"{args.jax_python or 'no Python here'} cannot import jax "
                                           "(python3 -m pip install jax)"))
-        tc_py = torch2_python(args.compile_python)
+        tc_py = peer_python(args.compile_python, "import torch; torch.compile")
         if tc_py:
             version = subprocess.run([tc_py, "-c", "import torch; print(torch.__version__)"],
                                      capture_output=True, text=True).stdout.strip()

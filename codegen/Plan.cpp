@@ -723,6 +723,21 @@ private:
       if (last_use[root] < 0 && !is_view(buffer[root]))
         release(body, root, buffer, is_result, body_free);
     }
+    // Outputs no kernel wrote in place (an argument returned as it is, a
+    // value two outputs share, a sum not run after the loop): copied into
+    // their view, or added to their sum, at every step.
+    for (Target &t : targets) {
+      bool after = false;
+      for (size_t k = 0; k < kernels.size(); ++k)
+        after = after || (sunk[k] && kernels[k].nodes.back() == t.value);
+      if (t.written || (t.sum && after))
+        continue;
+      NETC_ASSERT(has_buffer[t.value], "@" + body.name + ": an output is in no buffer");
+      const TensorType &type = body.type(t.value);
+      loop.calls.push_back(t.sum ? helper_call(OpKind::Add, type, {t.buffer, buffer[t.value]}, t.buffer)
+                                 : helper_call(OpKind::Reshape, type, {buffer[t.value]}, t.buffer));
+      t.written = true;
+    }
     // The sums after the loop, on views of all steps at once, straight into
     // their results (no zeroing, no accumulation).
     for (size_t k = 0; k < kernels.size(); ++k) {

@@ -123,6 +123,26 @@ TEST_CASE("stacked LSTM and GRU layers: compiled train steps match the interpret
   outputs_match(m, jit, compiled, rng, 5);
 }
 
+TEST_CASE("a body that returns its step input as the state: the loop copies it at every step",
+          "[codegen][scan]") {
+  // No kernel of the body computes its output (the argument x_t itself), so
+  // the loop copies it into the stacked states, and its gradient loop copies
+  // the carried adjoint: without those copies the states were never written.
+  Module m = compile_net(model(R"(
+    h = scan x_t in seq, state = zeros(3) {
+        x_t
+    }
+    logits = last(h) |> dense(3))"));
+  JitModel jit(m);
+  ParamStore interp = init_params(m, 4), compiled = interp;
+  Pcg32 rng(6);
+  train_steps_match(m, jit, interp, compiled, rng, batch_of(5), {7, 1, 8});
+  std::vector<Tensor> args = batch_of(5)(rng, 6);
+  std::map<std::string, Tensor> ce = jit.call("eval", args, compiled);
+  CallResult ie = interpret(m, *m.find_function("eval"), args, compiled);
+  CHECK(max_rel_error(ce.at("prob"), ie.outputs.at("prob")) < 1e-5);
+}
+
 TEST_CASE("a scan is one loop whatever its length", "[codegen][scan]") {
   ModelPlan short_plan = plan_model(compile_net(model(kRnn, 4)), "host");
   ModelPlan long_plan = plan_model(compile_net(model(kRnn, 40)), "host");

@@ -407,21 +407,13 @@ TEST_CASE("every op's Halide lowering matches the interpreter", "[halide]") {
     }
 }
 
-TEST_CASE("tanh keeps float32 precision near zero, across its branch and where it saturates",
-          "[halide]") {
-  // The lowering computes tanh from exp (Elementwise.cpp): its error relative
-  // to tanh itself (not scaled by max(1, |y|) as above) must stay within a
-  // few float32 ulps for tiny arguments, both sides of the series' 1/4
-  // threshold, large ones and infinities.
+/// The compiled op `op` on every x of `xs`, against `want` in float64 at
+/// the float32 argument: within `ulps` float32 ulps (2^-23) relative to the
+/// value itself (not scaled by max(1, |y|) as above).
+void check_relative_error(OpKind op, const std::vector<double> &xs, double (*want_of)(double),
+                          double ulps) {
   Halide::Target target = Halide::get_jit_target_from_environment();
-  std::vector<double> xs = {0,    1e-30, 1e-8, 1e-4, 0.01, 0.0625, 0.2, 0.2499, 0.25, 0.2501,
-                            0.26, 0.3,   0.5,  1,    2.5,  5,      9,   20,     50,   1e4};
-  size_t n = xs.size();
-  for (size_t i = 0; i < n; ++i)
-    xs.push_back(-xs[i]);
-  xs.push_back(INFINITY);
-  xs.push_back(-INFINITY);
-  Case c{"tanh", OpKind::Tanh, {f32({static_cast<int64_t>(xs.size())})}};
+  Case c{op_name(op), op, {f32({static_cast<int64_t>(xs.size())})}};
   OneOp o = build(c);
   Compiled k = compile(c, o.f.node(o.result), target);
   Tensor x(DType::F32, {static_cast<int64_t>(xs.size())});
@@ -431,11 +423,37 @@ TEST_CASE("tanh keeps float32 precision near zero, across its branch and where i
   Halide::Buffer<> out(Halide::Float(32), {static_cast<int>(xs.size())});
   k.pipeline.realize(out, target);
   for (size_t i = 0; i < xs.size(); ++i) {
-    double want = std::tanh(static_cast<double>(static_cast<float>(xs[i])));
+    double want = want_of(static_cast<double>(static_cast<float>(xs[i])));
     double got = out.as<float>()(static_cast<int>(i));
-    INFO("tanh(" << xs[i] << ") = " << got << ", want " << want);
-    CHECK(std::abs(got - want) <= 4e-7 * std::abs(want));
+    INFO(op_name(op) << "(" << xs[i] << ") = " << got << ", want " << want);
+    CHECK(std::abs(got - want) <= ulps * 0x1p-23 * std::abs(want));
   }
+}
+
+TEST_CASE("tanh keeps float32 precision near zero, across its branch and where it saturates",
+          "[halide]") {
+  // The lowering computes tanh from exp (Elementwise.cpp): its error must
+  // stay within a few float32 ulps for tiny arguments, both sides of the
+  // series' 1/4 threshold, large ones and infinities. The 45 arguments run
+  // through the vector loop.
+  std::vector<double> xs = {0,    1e-30, 1e-8, 1e-4, 0.01, 0.0625, 0.2, 0.2499, 0.25, 0.2501,
+                            0.26, 0.3,   0.5,  1,    2.5,  5,      9,   20,     50,   1e4};
+  size_t n = xs.size();
+  for (size_t i = 0; i < n; ++i)
+    xs.push_back(-xs[i]);
+  xs.push_back(INFINITY);
+  xs.push_back(-INFINITY);
+  check_relative_error(OpKind::Tanh, xs, [](double x) { return std::tanh(x); }, 3.5);
+}
+
+TEST_CASE("sigmoid keeps float32 precision on both sides of zero", "[halide]") {
+  // 1/(1 + e^-|x|) from zero up, e^x/(1 + e^x) below (Elementwise.cpp):
+  // relative error within a few ulps from 1e-35 (x = -80) up to 1, 161
+  // arguments in the vector loop.
+  std::vector<double> xs;
+  for (int i = -80; i <= 80; ++i)
+    xs.push_back(i * (i % 2 ? 0.37 : 1.0));
+  check_relative_error(OpKind::Sigmoid, xs, [](double x) { return 1 / (1 + std::exp(-x)); }, 4);
 }
 
 // Not part of the suite: GFLOP/s of the MLP's [64,784]x[784,512] matmul

@@ -185,6 +185,8 @@ private:
     llvm::Value *first = v.shift == 1 ? b_.CreateICmpEQ(k, b_.getInt64(0)) : nullptr;
     if (first)
       ptr = b_.CreateSelect(first, host(slot(v.first)), ptr);
+    if (v.offset != 0)
+      ptr = b_.CreateConstInBoundsGEP1_64(i8(), ptr, static_cast<uint64_t>(4 * v.offset));
     b_.CreateStore(ptr, field(view, offsetof(halide_buffer_t, host), i8p()));
     llvm::Value *dims = b_.CreateLoad(i8p(), field(view, offsetof(halide_buffer_t, dim), i8p()));
     for (size_t d = 0; d < v.strides.size(); ++d) {

@@ -62,6 +62,34 @@ std::string kernel_key(const Function &f, const Kernel &k) {
 
 bool is_leaf(const Node &n) { return n.op == OpKind::Arg || n.op == OpKind::Param; }
 
+/// When kernel `k` of `body` only joins its inputs along their last axis
+/// (every member a concat on it): each input with its first column in the
+/// result, in order; else nothing (also when an input appears twice).
+std::vector<std::pair<ValueId, int64_t>> concat_parts(const Function &body, const Kernel &k) {
+  for (ValueId v : k.nodes) {
+    const Node &n = body.node(v);
+    if (n.op != OpKind::Concat || n.attrs.get_int("axis") != n.type.rank() - 1)
+      return {};
+  }
+  std::vector<std::pair<ValueId, int64_t>> parts;
+  std::vector<std::pair<ValueId, int64_t>> todo = {{k.nodes.back(), 0}};
+  while (!todo.empty()) { // depth first, left operand first
+    auto [v, col] = todo.back();
+    todo.pop_back();
+    if (std::find(k.nodes.begin(), k.nodes.end(), v) != k.nodes.end()) {
+      const Node &n = body.node(v);
+      todo.emplace_back(n.operands[1], col + body.type(n.operands[0]).shape.back());
+      todo.emplace_back(n.operands[0], col);
+    } else {
+      for (const auto &p : parts)
+        if (p.first == v)
+          return {};
+      parts.emplace_back(v, col);
+    }
+  }
+  return parts;
+}
+
 /// The members of each kernel, in order, roots last; kernels in root order.
 /// From the fusion pass's attributes, or one kernel per non-leaf node when
 /// there are none.
@@ -513,6 +541,16 @@ private:
     return view_buffer(v);
   }
 
+  /// View `parent`'s columns from `col` on, as type `t`: a part of a
+  /// concatenation along the last axis, written in place.
+  int column_view(int parent, int64_t col, const TensorType &t) {
+    View v = plan_.views[static_cast<size_t>(view_index(parent))];
+    v.type = t;
+    v.offset += col;
+    plan_.views.push_back(std::move(v));
+    return view_buffer(static_cast<int>(plan_.views.size() - 1));
+  }
+
   /// Which body kernels sum over the batch's rows only (a weight gradient
   /// transpose(x) @ g, a bias gradient reduce_sum over axis 0) into a summed
   /// output nothing else in the body reads, from sequences, parameters and
@@ -645,6 +683,39 @@ private:
     for (size_t i = 0; i < nseq; ++i)
       stacked_slot[args[i]] = slot[lead.operands[i]];
 
+    // A stacked output that only joins values of earlier kernels along the
+    // last axis (an LSTM's saved gates) is not a kernel: each part is
+    // written in place into its columns of the output's view, and read
+    // from there. The parts must have rows, and not be outputs or stacked
+    // for a sum after the loop themselves.
+    std::vector<bool> by_parts(kernels.size(), false);
+    std::map<ValueId, std::pair<ValueId, int64_t>> part_of; // part -> (concat, column)
+    std::map<ValueId, size_t> kernel_of;
+    for (size_t k = 0; k < kernels.size(); ++k)
+      kernel_of[kernels[k].nodes.back()] = k;
+    auto is_target = [&](ValueId v) {
+      return std::any_of(targets.begin(), targets.end(), [&](const Target &t) { return t.value == v; });
+    };
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      ValueId root = kernels[k].nodes.back();
+      auto target = std::find_if(targets.begin(), targets.end(),
+                                 [&](const Target &t) { return !t.sum && !t.written && t.value == root; });
+      std::vector<std::pair<ValueId, int64_t>> parts = concat_parts(body, kernels[k]);
+      bool ok = !sunk[k] && target != targets.end() && !parts.empty();
+      for (const auto &[p, col] : parts) {
+        auto it = kernel_of.find(p);
+        ok = ok && it != kernel_of.end() && it->second < k && !sunk[it->second] &&
+             body.type(p).has_batch() && !stack[p] && !is_target(p) && part_of.count(p) == 0;
+      }
+      if (!ok)
+        continue;
+      by_parts[k] = true;
+      buffer[root] = target->buffer;
+      has_buffer[root] = target->written = true;
+      for (const auto &[p, col] : parts)
+        part_of[p] = {root, col};
+    }
+
     FreeSlots body_free = body_pool_;
     // Parameters and the values of hoisted kernels: the same at every step.
     std::vector<bool> invariant_value(body.nodes.size(), false);
@@ -652,7 +723,7 @@ private:
       invariant_value[i] = body.nodes[i].op == OpKind::Param;
     for (size_t k = 0; k < kernels.size(); ++k) {
       ValueId root = kernels[k].nodes.back();
-      if (sunk[k])
+      if (sunk[k] || by_parts[k])
         continue;
       // Loop-invariant: a kernel of parameters (and of such kernels) runs
       // once before the loop, into a slot that lives through it.
@@ -676,6 +747,10 @@ private:
           has_buffer[root] = t.written = true;
           stacked_slot[root] = plan_.views[static_cast<size_t>(view_index(t.buffer))].slot;
         }
+      if (auto part = part_of.find(root); part != part_of.end()) {
+        buffer[root] = column_view(buffer[part->second.first], part->second.second, body.type(root));
+        has_buffer[root] = true;
+      }
       if (!has_buffer[root] && stack[root]) {
         TensorType stacked = body.type(root);
         stacked.shape.insert(stacked.shape.begin() + axis, loop.steps);
@@ -867,14 +942,14 @@ std::string codegen_unsupported(const Module &m, Loc *loc) {
 
 ViewStep view_step(const View &v, const ScanLoop &loop, int64_t k) {
   if (v.fixed)
-    return {v.slot, 0, v.strides};
+    return {v.slot, v.offset, v.strides};
   int64_t t = loop.reverse ? loop.steps - 1 - k : k;
   if (v.shift == 0)
-    return {v.slot, t * v.step_stride, v.strides};
+    return {v.slot, t * v.step_stride + v.offset, v.strides};
   if (k == 0)
-    return {v.first, 0, v.first_strides};
+    return {v.first, v.offset, v.first_strides};
   int64_t prev = loop.reverse ? t + 1 : t - 1;
-  return {v.slot, prev * v.step_stride, v.strides};
+  return {v.slot, prev * v.step_stride + v.offset, v.strides};
 }
 
 ModelPlan plan_model(const Module &m, const std::string &target, const std::string &schedule) {

@@ -31,10 +31,13 @@
 // runs its body's kernels once per time step, on per-step views of the
 // sequence, state and stacked result slots (no copies, no unrolling). The
 // state always lives in a stacked slot (the scan's output 0, or a temporary
-// of that shape), so step t reads step t-1's slice; summed outputs are
-// accumulated in place by an `add` kernel after each step, except a sum over
-// the batch's rows (a weight gradient x_t^T g_t, a bias gradient), which
-// runs once after the loop on the stacked rows of every step. A body's slots
+// of that shape), so step t reads step t-1's slice; a stacked output that
+// only concatenates earlier kernels' values along the last axis is written
+// by those kernels in place, each into its columns (View::offset); summed
+// outputs are accumulated in place by an `add` kernel after each step,
+// except a sum over the batch's rows (a weight gradient x_t^T g_t, a bias
+// gradient), which runs once after the loop on the stacked rows of every
+// step. A body's slots
 // are its own (its pool of temporaries is shared by all bodies, which never
 // run at the same time), since a body runs while its caller's values live.
 //
@@ -116,6 +119,9 @@ struct View {
   /// [N, T, ...] seen as [N·T, ...], its batch extent batch * batch_scale.
   bool fixed = false;
   int64_t batch_scale = 1;
+  /// Elements from the start of each step's slice (of `first`'s, too) to
+  /// the view's: a column block of a concatenation its parts write in place.
+  int64_t offset = 0;
 };
 
 struct ScanLoop {

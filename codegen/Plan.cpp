@@ -62,21 +62,27 @@ std::string kernel_key(const Function &f, const Kernel &k) {
 
 bool is_leaf(const Node &n) { return n.op == OpKind::Arg || n.op == OpKind::Param; }
 
-/// When kernel `k` of `body` only joins its inputs along their last axis
-/// (every member a concat on it): each input with its first column in the
-/// result, in order; else nothing (also when an input appears twice).
-std::vector<std::pair<ValueId, int64_t>> concat_parts(const Function &body, const Kernel &k) {
-  for (ValueId v : k.nodes) {
+/// The parts of kernel `k` of `body` when its root joins values along their
+/// last axis (a tree of concats on it, members of the kernel): each leaf
+/// with its first column in the result, in order; *joins gets the concats.
+/// Nothing when the root is no such concat or a leaf appears twice.
+std::vector<std::pair<ValueId, int64_t>> concat_parts(const Function &body, const Kernel &k,
+                                                      std::set<ValueId> *joins) {
+  auto joining = [&](ValueId v) {
     const Node &n = body.node(v);
-    if (n.op != OpKind::Concat || n.attrs.get_int("axis") != n.type.rank() - 1)
-      return {};
-  }
+    return n.op == OpKind::Concat && n.attrs.get_int("axis") == n.type.rank() - 1 &&
+           std::find(k.nodes.begin(), k.nodes.end(), v) != k.nodes.end();
+  };
+  joins->clear();
   std::vector<std::pair<ValueId, int64_t>> parts;
+  if (!joining(k.nodes.back()))
+    return parts;
   std::vector<std::pair<ValueId, int64_t>> todo = {{k.nodes.back(), 0}};
   while (!todo.empty()) { // depth first, left operand first
     auto [v, col] = todo.back();
     todo.pop_back();
-    if (std::find(k.nodes.begin(), k.nodes.end(), v) != k.nodes.end()) {
+    if (joining(v)) {
+      joins->insert(v);
       const Node &n = body.node(v);
       todo.emplace_back(n.operands[1], col + body.type(n.operands[0]).shape.back());
       todo.emplace_back(n.operands[0], col);
@@ -683,11 +689,13 @@ private:
     for (size_t i = 0; i < nseq; ++i)
       stacked_slot[args[i]] = slot[lead.operands[i]];
 
-    // A stacked output that only joins values of earlier kernels along the
-    // last axis (an LSTM's saved gates) is not a kernel: each part is
-    // written in place into its columns of the output's view, and read
-    // from there. The parts must have rows, and not be outputs or stacked
-    // for a sum after the loop themselves.
+    // A stacked output that joins values along its last axis (an LSTM's
+    // saved gates, its new state [h, c']) is written in place by the
+    // kernels of its parts, each into its columns of the output's view,
+    // and read from there: the parts computed by earlier kernels, and at
+    // most one part computed inside the joining kernel itself, which then
+    // computes that part alone. The parts must have rows, and not be
+    // outputs or stacked for a sum after the loop themselves.
     std::vector<bool> by_parts(kernels.size(), false);
     std::map<ValueId, std::pair<ValueId, int64_t>> part_of; // part -> (concat, column)
     std::map<ValueId, size_t> kernel_of;
@@ -700,16 +708,36 @@ private:
       ValueId root = kernels[k].nodes.back();
       auto target = std::find_if(targets.begin(), targets.end(),
                                  [&](const Target &t) { return !t.sum && !t.written && t.value == root; });
-      std::vector<std::pair<ValueId, int64_t>> parts = concat_parts(body, kernels[k]);
+      std::set<ValueId> joins;
+      std::vector<std::pair<ValueId, int64_t>> parts = concat_parts(body, kernels[k], &joins);
       bool ok = !sunk[k] && target != targets.end() && !parts.empty();
+      std::vector<ValueId> inside; // the kernel's other members: one part's
+      for (ValueId v : kernels[k].nodes)
+        if (!joins.count(v))
+          inside.push_back(v);
+      ValueId own = kNoValue;
       for (const auto &[p, col] : parts) {
-        auto it = kernel_of.find(p);
-        ok = ok && it != kernel_of.end() && it->second < k && !sunk[it->second] &&
-             body.type(p).has_batch() && !stack[p] && !is_target(p) && part_of.count(p) == 0;
+        bool member = std::find(inside.begin(), inside.end(), p) != inside.end();
+        if (member) {
+          ok = ok && own == kNoValue;
+          own = p;
+        } else {
+          auto it = kernel_of.find(p);
+          ok = ok && it != kernel_of.end() && it->second < k && !sunk[it->second];
+        }
+        ok = ok && body.type(p).has_batch() && !stack[p] && !is_target(p) && part_of.count(p) == 0;
+      }
+      // The kernel's other members all compute its own part.
+      ok = ok && (own == kNoValue ? inside.empty() : !inside.empty() && inside.back() == own);
+      if (ok && own != kNoValue) {
+        Kernel part = make_kernel(body, inside, in_slot);
+        ok = part.nodes == inside;
+        if (ok)
+          kernels[k] = std::move(part);
       }
       if (!ok)
         continue;
-      by_parts[k] = true;
+      by_parts[k] = own == kNoValue;
       buffer[root] = target->buffer;
       has_buffer[root] = target->written = true;
       for (const auto &[p, col] : parts)

@@ -32,8 +32,8 @@
 // sequence, state and stacked result slots (no copies, no unrolling). The
 // state always lives in a stacked slot (the scan's output 0, or a temporary
 // of that shape), so step t reads step t-1's slice; a stacked output that
-// only concatenates earlier kernels' values along the last axis is written
-// by those kernels in place, each into its columns (View::offset); summed
+// concatenates values along the last axis is written in place by the
+// kernels of its parts, each into its columns (View::offset); summed
 // outputs are accumulated in place by an `add` kernel after each step,
 // except a sum over the batch's rows (a weight gradient x_t^T g_t, a bias
 // gradient), which runs once after the loop on the stacked rows of every

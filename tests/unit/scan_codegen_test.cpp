@@ -198,41 +198,67 @@ TEST_CASE("loop-invariant kernels run before the loop, row sums after it", "[cod
   CHECK(before_but_packs(plan, *loops[0]).empty());
 }
 
-TEST_CASE("the LSTM's saved gates are written in place into their columns of the stack",
-          "[codegen][scan]") {
-  // The forward loop of the train step stacks i, f, g, o and tanh(c') side
-  // by side ([N, 5, 60]): no kernel copies them there; each activation's
-  // kernel writes its 12 columns of the step's slice (a view at that
-  // column), and the cell's kernels read them back from it.
-  Module m = compile_net(model(R"(
-    h = seq |> lstm(12)
-    logits = h |> dense(3))"));
-  ModelPlan plan = plan_model(m, "host");
-  const ScanLoop &forward = *loops_of(plan, function_plan(plan, "train_step"))[0];
+namespace {
+
+/// The column offsets of the calls of `calls` that write 12-column views
+/// of a slot of shape `stacked` (one slot), and which kernels they run.
+std::vector<int64_t> columns_written(const ModelPlan &plan, const std::vector<KernelCall> &calls,
+                                     const Shape &stacked, std::vector<const Kernel *> *writers) {
   std::vector<int64_t> columns;
   int stack = -1;
-  for (const KernelCall &c : forward.calls) {
-    const Kernel &k = plan.kernels[static_cast<size_t>(c.kernel)];
-    bool joins = std::all_of(k.nodes.begin(), k.nodes.end(), [&](ValueId v) {
-      return k.function->node(v).op == OpKind::Concat;
-    });
-    INFO(k.key);
-    CHECK_FALSE(joins);
+  for (const KernelCall &c : calls) {
     if (!is_view(c.output))
       continue;
     const View &v = plan.views[static_cast<size_t>(view_index(c.output))];
-    const TensorType &slot = plan.slots[static_cast<size_t>(v.slot)].type;
-    if (slot.shape != Shape{kBatch, 5, 60})
+    if (plan.slots[static_cast<size_t>(v.slot)].type.shape != stacked)
       continue;
     CHECK((stack < 0 || stack == v.slot));
     stack = v.slot;
     CHECK(v.type.shape == Shape{kBatch, 12});
-    CHECK(v.strides == std::vector<int64_t>{1, 300});
+    CHECK(v.strides == std::vector<int64_t>{1, 5 * stacked.back()});
     columns.push_back(v.offset);
+    writers->push_back(&plan.kernels[static_cast<size_t>(c.kernel)]);
   }
   std::sort(columns.begin(), columns.end());
-  CHECK(columns == std::vector<int64_t>{0, 12, 24, 36, 48});
-  // The gradient loop reads the stack as a sequence; the train steps match
+  return columns;
+}
+
+bool has_op(const Kernel &k, OpKind op) {
+  return std::any_of(k.nodes.begin(), k.nodes.end(),
+                     [&](ValueId v) { return k.function->node(v).op == op; });
+}
+
+} // namespace
+
+TEST_CASE("an LSTM's joined values are written in place into their columns of the stack",
+          "[codegen][scan]") {
+  // The forward loop of the train step stacks i, f, g, o and tanh(c') side
+  // by side ([N, 5, 60]) and the states [h, c'] ([N, 5, 24]); the gradient
+  // loop the carried adjoints [dh, dc]. No kernel copies a part there: each
+  // part's kernel writes its 12 columns of the step's slice (a view at that
+  // column), and the kernels that read a part read it from there.
+  Module m = compile_net(model(R"(
+    h = seq |> lstm(12)
+    logits = h |> dense(3))"));
+  ModelPlan plan = plan_model(m, "host");
+  std::vector<const ScanLoop *> loops = loops_of(plan, function_plan(plan, "train_step"));
+  REQUIRE(loops.size() == 2);
+  // (The gradient's dG joins four values its one kernel computes.)
+  for (const KernelCall &c : loops[0]->calls) {
+    INFO(plan.kernels[static_cast<size_t>(c.kernel)].key);
+    CHECK_FALSE(has_op(plan.kernels[static_cast<size_t>(c.kernel)], OpKind::Concat));
+  }
+  std::vector<const Kernel *> saved, states, adjoints;
+  CHECK(columns_written(plan, loops[0]->calls, {kBatch, 5, 60}, &saved) ==
+        std::vector<int64_t>{0, 12, 24, 36, 48});
+  CHECK(columns_written(plan, loops[0]->calls, {kBatch, 5, 24}, &states) ==
+        std::vector<int64_t>{0, 12});
+  // dh = dG·Uᵀ, the step's matmul, straight into the adjoint's first half.
+  CHECK(columns_written(plan, loops[1]->calls, {kBatch, 5, 24}, &adjoints) ==
+        std::vector<int64_t>{0, 12});
+  CHECK(std::count_if(adjoints.begin(), adjoints.end(),
+                      [](const Kernel *k) { return has_op(*k, OpKind::MatMul); }) == 1);
+  // The gradient loop reads the stacks as sequences; the train steps match
   // the interpreter's (the LSTM test above checks outputs and gradients).
   JitModel jit(m);
   ParamStore interp = init_params(m, 5), compiled = interp;

@@ -37,9 +37,9 @@
 // outputs are accumulated in place by an `add` kernel after each step,
 // except a sum over the batch's rows (a weight gradient x_t^T g_t, a bias
 // gradient), which runs once after the loop on the stacked rows of every
-// step. A body's slots
-// are its own (its pool of temporaries is shared by all bodies, which never
-// run at the same time), since a body runs while its caller's values live.
+// step. A body's slots are its own (its pool of temporaries is shared by
+// all bodies, which never run at the same time), since a body runs while
+// its caller's values live.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

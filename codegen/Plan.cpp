@@ -375,6 +375,78 @@ private:
     return v;
   }
 
+  /// What joins_in_place decided: the joining kernels that are gone (every
+  /// part written by an earlier kernel), and each part's join and column.
+  struct Joins {
+    std::vector<bool> gone;
+    std::map<ValueId, std::pair<ValueId, int64_t>> part_of;
+  };
+
+  /// A stacked output that joins values along its last axis (an LSTM's
+  /// saved gates, its new state [h, c']) is written in place by the kernels
+  /// of its parts, each into its columns of the output's view, and read
+  /// from there: the parts computed by earlier kernels, and at most one part
+  /// computed inside the joining kernel itself, which then computes that
+  /// part alone (`kernels` is updated). The parts must have rows, and not be
+  /// outputs or stacked for a sum after the loop themselves. The joins'
+  /// targets get their buffers here.
+  Joins joins_in_place(const Function &body, std::vector<Kernel> &kernels,
+                       std::vector<Target> &targets, const std::vector<bool> &sunk,
+                       const std::vector<bool> &stack, const std::vector<bool> &in_slot,
+                       std::vector<int> &buffer, std::vector<bool> &has_buffer) const {
+    Joins out;
+    out.gone.assign(kernels.size(), false);
+    std::map<ValueId, size_t> kernel_of;
+    for (size_t k = 0; k < kernels.size(); ++k)
+      kernel_of[kernels[k].nodes.back()] = k;
+    auto is_target = [&](ValueId v) {
+      return std::any_of(targets.begin(), targets.end(),
+                         [&](const Target &t) { return t.value == v; });
+    };
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      ValueId root = kernels[k].nodes.back();
+      auto target = std::find_if(targets.begin(), targets.end(), [&](const Target &t) {
+        return !t.sum && !t.written && t.value == root;
+      });
+      std::set<ValueId> joins;
+      std::vector<std::pair<ValueId, int64_t>> parts = concat_parts(body, kernels[k], &joins);
+      bool ok = !sunk[k] && target != targets.end() && !parts.empty();
+      std::vector<ValueId> inside; // the kernel's other members: one part's
+      for (ValueId v : kernels[k].nodes)
+        if (!joins.count(v))
+          inside.push_back(v);
+      ValueId own = kNoValue;
+      for (const auto &[p, col] : parts) {
+        bool member = std::find(inside.begin(), inside.end(), p) != inside.end();
+        if (member) {
+          ok = ok && own == kNoValue;
+          own = p;
+        } else {
+          auto it = kernel_of.find(p);
+          ok = ok && it != kernel_of.end() && it->second < k && !sunk[it->second];
+        }
+        ok = ok && body.type(p).has_batch() && !stack[p] && !is_target(p) &&
+             out.part_of.count(p) == 0;
+      }
+      // The kernel's other members all compute its own part.
+      ok = ok && (own == kNoValue ? inside.empty() : !inside.empty() && inside.back() == own);
+      if (ok && own != kNoValue) {
+        Kernel part = make_kernel(body, inside, in_slot);
+        ok = part.nodes == inside;
+        if (ok)
+          kernels[k] = std::move(part);
+      }
+      if (!ok)
+        continue;
+      out.gone[k] = own == kNoValue;
+      buffer[root] = target->buffer;
+      has_buffer[root] = target->written = true;
+      for (const auto &[p, col] : parts)
+        out.part_of[p] = {root, col};
+    }
+    return out;
+  }
+
   /// View of all `steps` steps of `slot` [N, T, ...] (time at axis 1) as
   /// [N·T, ...]: row n·T + t is step t of row n, so a kernel over the
   /// batch's rows runs on every step's rows at once.
@@ -530,60 +602,11 @@ private:
     for (size_t i = 0; i < nseq; ++i)
       stacked_slot[args[i]] = slot[lead.operands[i]];
 
-    // A stacked output that joins values along its last axis (an LSTM's
-    // saved gates, its new state [h, c']) is written in place by the
-    // kernels of its parts, each into its columns of the output's view,
-    // and read from there: the parts computed by earlier kernels, and at
-    // most one part computed inside the joining kernel itself, which then
-    // computes that part alone. The parts must have rows, and not be
-    // outputs or stacked for a sum after the loop themselves.
-    std::vector<bool> by_parts(kernels.size(), false);
-    std::map<ValueId, std::pair<ValueId, int64_t>> part_of; // part -> (concat, column)
-    std::map<ValueId, size_t> kernel_of;
-    for (size_t k = 0; k < kernels.size(); ++k)
-      kernel_of[kernels[k].nodes.back()] = k;
-    auto is_target = [&](ValueId v) {
-      return std::any_of(targets.begin(), targets.end(), [&](const Target &t) { return t.value == v; });
-    };
-    for (size_t k = 0; k < kernels.size(); ++k) {
-      ValueId root = kernels[k].nodes.back();
-      auto target = std::find_if(targets.begin(), targets.end(),
-                                 [&](const Target &t) { return !t.sum && !t.written && t.value == root; });
-      std::set<ValueId> joins;
-      std::vector<std::pair<ValueId, int64_t>> parts = concat_parts(body, kernels[k], &joins);
-      bool ok = !sunk[k] && target != targets.end() && !parts.empty();
-      std::vector<ValueId> inside; // the kernel's other members: one part's
-      for (ValueId v : kernels[k].nodes)
-        if (!joins.count(v))
-          inside.push_back(v);
-      ValueId own = kNoValue;
-      for (const auto &[p, col] : parts) {
-        bool member = std::find(inside.begin(), inside.end(), p) != inside.end();
-        if (member) {
-          ok = ok && own == kNoValue;
-          own = p;
-        } else {
-          auto it = kernel_of.find(p);
-          ok = ok && it != kernel_of.end() && it->second < k && !sunk[it->second];
-        }
-        ok = ok && body.type(p).has_batch() && !stack[p] && !is_target(p) && part_of.count(p) == 0;
-      }
-      // The kernel's other members all compute its own part.
-      ok = ok && (own == kNoValue ? inside.empty() : !inside.empty() && inside.back() == own);
-      if (ok && own != kNoValue) {
-        Kernel part = make_kernel(body, inside, in_slot);
-        ok = part.nodes == inside;
-        if (ok)
-          kernels[k] = std::move(part);
-      }
-      if (!ok)
-        continue;
-      by_parts[k] = own == kNoValue;
-      buffer[root] = target->buffer;
-      has_buffer[root] = target->written = true;
-      for (const auto &[p, col] : parts)
-        part_of[p] = {root, col};
-    }
+    // Stacked outputs that join values along their last axis: written in
+    // place by the kernels of their parts (joins_in_place).
+    Joins joined = joins_in_place(body, kernels, targets, sunk, stack, in_slot, buffer, has_buffer);
+    const std::vector<bool> &by_parts = joined.gone;
+    const auto &part_of = joined.part_of;
 
     FreeSlots body_free = body_pool_;
     // Parameters and the values of hoisted kernels: the same at every step.
@@ -617,7 +640,8 @@ private:
           stacked_slot[root] = plan_.views[static_cast<size_t>(view_index(t.buffer))].slot;
         }
       if (auto part = part_of.find(root); part != part_of.end()) {
-        buffer[root] = column_view(buffer[part->second.first], part->second.second, body.type(root));
+        const auto &[join, column] = part->second;
+        buffer[root] = column_view(buffer[join], column, body.type(root));
         has_buffer[root] = true;
       }
       if (!has_buffer[root] && stack[root]) {
@@ -678,8 +702,9 @@ private:
         continue;
       NETC_ASSERT(has_buffer[t.value], "@" + body.name + ": an output is in no buffer");
       const TensorType &type = body.type(t.value);
-      loop.calls.push_back(t.sum ? helper_call(OpKind::Add, type, {t.buffer, buffer[t.value]}, t.buffer)
-                                 : helper_call(OpKind::Reshape, type, {buffer[t.value]}, t.buffer));
+      loop.calls.push_back(
+          t.sum ? helper_call(OpKind::Add, type, {t.buffer, buffer[t.value]}, t.buffer)
+                : helper_call(OpKind::Reshape, type, {buffer[t.value]}, t.buffer));
       t.written = true;
     }
     // The sums after the loop, on views of all steps at once, straight into

@@ -389,11 +389,15 @@ bool prune_body_outputs(Module &m) {
 
 bool simplify(Module &m, Diagnostics &) {
   // Dead scans found by one round can leave body outputs unused, whose
-  // pruning leaves dead nodes in the bodies: repeat until nothing changes.
+  // pruning leaves dead nodes in the bodies, and a folded scan input leaves
+  // its sequence dead: repeat until nothing changes.
+  bool changed;
   do {
     for (Function &f : m.functions)
       simplify_function(f);
-  } while (prune_body_outputs(m));
+    changed = prune_body_outputs(m);
+    changed = fold_scan_inputs(m) || changed;
+  } while (changed);
   return true;
 }
 

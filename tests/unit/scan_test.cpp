@@ -15,9 +15,12 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/Autodiff.h"
+#include "passes/ShapeInference.h"
+#include "passes/Simplify.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <fstream>
 #include <sstream>
 
 using namespace netc;
@@ -52,7 +55,9 @@ void weighted_loss(Module &m, Function &f, Builder &b, ValueId h) {
 
 /// The vanilla RNN of the lecture over seq [B, T, F] (a parameter, so its
 /// gradient is checked too), h0 [B, H]: h_t = tanh(x_t @ W + h_{t-1} @ U + b).
-Module rnn_module(int64_t batch, int64_t steps, int64_t features, int64_t hidden) {
+/// With `last_only` the loss reads the last state alone (a classifier's).
+Module rnn_module(int64_t batch, int64_t steps, int64_t features, int64_t hidden,
+                  bool last_only = false) {
   Module m;
   m.name = "rnn";
   for (ParamDecl p : {param("seq", {batch, steps, features}), param("h0", {batch, hidden}),
@@ -75,7 +80,7 @@ Module rnn_module(int64_t batch, int64_t steps, int64_t features, int64_t hidden
   Builder b(f);
   ValueId h = b.op(OpKind::Scan, {b.param(*m.find_param("seq")), b.param(*m.find_param("h0"))},
                    scan_attrs("h.step", 1));
-  weighted_loss(m, f, b, h);
+  weighted_loss(m, f, b, last_only ? b.slice(h, 1, steps - 1, 1) : h);
   m.functions.push_back(std::move(f));
   return m;
 }
@@ -125,13 +130,16 @@ Module lstm_module(int64_t batch, int64_t steps, int64_t features, int64_t hidde
   return m;
 }
 
-/// Differentiates `m` and checks every trainable parameter's gradient
-/// against central differences of @eval, both run by the interpreter.
-void check_gradients(Module m, uint64_t seed) {
+/// Differentiates `m` (and, with `simplified`, simplifies it) and checks
+/// every trainable parameter's gradient against central differences of
+/// @eval, both run by the interpreter.
+void check_gradients(Module m, uint64_t seed, bool simplified = false) {
   SourceManager sm;
   Diagnostics diag(sm);
   REQUIRE(verify_module(m, diag));
   REQUIRE(differentiate(m, diag));
+  if (simplified)
+    REQUIRE(simplify(m, diag));
   std::ostringstream errs;
   diag.flush(errs);
   INFO(errs.str() << print_module(m));
@@ -324,4 +332,69 @@ TEST_CASE("backprop through time matches finite differences: vanilla RNN", "[sca
 TEST_CASE("backprop through time matches finite differences: two stacked LSTM cells",
           "[scan][grad]") {
   check_gradients(lstm_module(2, 3, 3, 2), 12);
+}
+
+/// The number of arguments of `m`'s @name.
+size_t arity(const Module &m, const std::string &name) {
+  REQUIRE(m.find_function(name));
+  return m.find_function(name)->args().size();
+}
+
+TEST_CASE("the last step's adjoint folded into the carried one keeps BPTT's gradients",
+          "[scan][grad]") {
+  // The loss reads h_{T-1} alone: the stacked output's adjoint is zero but
+  // at the last step, the first the reversed scan runs, and simplify starts
+  // the carried adjoint from it (passes/ScanFold.cpp) instead of passing it.
+  Module m = rnn_module(2, 4, 3, 5, /*last_only=*/true);
+  SourceManager sm;
+  Diagnostics diag(sm);
+  Module folded = m;
+  REQUIRE(differentiate(folded, diag));
+  size_t before = arity(folded, "h.step.vjp");
+  REQUIRE(simplify(folded, diag));
+  REQUIRE(verify_module(folded, diag));
+  INFO(print_module(folded));
+  CHECK(arity(folded, "h.step.vjp") == before - 1);
+  for (const Node &n : folded.find_function("train_step")->nodes)
+    if (n.op == OpKind::Scan && n.attrs.get_int("reverse", 0) != 0)
+      CHECK(n.operands.size() == before - 1);
+  check_gradients(m, 13, /*simplified=*/true);
+
+  // The two LSTM layers share one body: the second's adjoint is zero but at
+  // the last step, the first's is not, so neither scan folds.
+  Module lstm = lstm_module(2, 3, 3, 2);
+  REQUIRE(differentiate(lstm, diag));
+  size_t lstm_before = arity(lstm, "cell.vjp");
+  REQUIRE(simplify(lstm, diag));
+  CHECK(arity(lstm, "cell.vjp") == lstm_before);
+  check_gradients(lstm_module(2, 3, 3, 2), 12, /*simplified=*/true);
+}
+
+TEST_CASE("folding a sequence input into a scan's initial state keeps what it computes",
+          "[scan]") {
+  // tests/lit/simplify/scan_fold.nir (its golden is the folded IR): two
+  // scans whose body input folds, a reversed one and a forward one, and one
+  // that does not, run by the interpreter before and after simplify.
+  std::ifstream in(NETC_SOURCE_DIR "/tests/lit/simplify/scan_fold.nir");
+  std::stringstream text;
+  text << in.rdbuf();
+  SourceManager sm;
+  Diagnostics diag(sm);
+  std::optional<Module> parsed = parse_module(sm.add("scan_fold.nir", text.str()), diag);
+  REQUIRE(parsed);
+  REQUIRE(infer_shapes(*parsed, diag));
+  Module folded = *parsed;
+  REQUIRE(simplify(folded, diag));
+  REQUIRE(verify_module(folded, diag));
+  CHECK(arity(folded, "acc") == 2);
+  CHECK(arity(folded, "keep") == 3);
+  Pcg32 rng(14);
+  auto uniform = [&] { return rng.uniform(-1, 1); };
+  for (int64_t n : {1, 3}) {
+    std::vector<Tensor> args = {random_tensor({n, 3, 4}, uniform), random_tensor({n, 2}, uniform),
+                                random_tensor({n, 4}, uniform), random_tensor({n, 4}, uniform)};
+    Tensor want = interpret(*parsed, *parsed->find_function("eval"), args, {}).outputs.at("h");
+    Tensor got = interpret(folded, *folded.find_function("eval"), args, {}).outputs.at("h");
+    CHECK(max_rel_error(got, want) < 1e-12);
+  }
 }

@@ -180,7 +180,12 @@ private:
     llvm::Value *index = t;
     if (v.shift == 1)
       index = loop.reverse ? b_.CreateAdd(t, b_.getInt64(1)) : b_.CreateSub(t, b_.getInt64(1));
-    llvm::Value *offset = b_.CreateMul(index, b_.getInt64(static_cast<uint64_t>(4 * v.step_stride)));
+    if (v.ring > 0) // the last `ring` steps (View::ring); index >= 0 where it is used
+      index = b_.CreateURem(index, b_.getInt64(static_cast<uint64_t>(v.ring)));
+    llvm::Value *step = b_.getInt64(static_cast<uint64_t>(4 * v.step_stride));
+    if (v.time_major) // steps of batch rows each (View::time_major)
+      step = b_.CreateMul(step, b_.CreateZExt(batch_, i64()));
+    llvm::Value *offset = b_.CreateMul(index, step);
     llvm::Value *ptr = b_.CreateInBoundsGEP(i8(), host(slot(v.slot)), offset);
     llvm::Value *first = v.shift == 1 ? b_.CreateICmpEQ(k, b_.getInt64(0)) : nullptr;
     if (first)

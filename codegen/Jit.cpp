@@ -63,7 +63,7 @@ void point_views(const ModelPlan &plan, const ScanLoop &loop, const std::vector<
       if (!is_view(b))
         continue;
       const View &v = plan.views[static_cast<size_t>(view_index(b))];
-      ViewStep at = view_step(v, loop, k);
+      ViewStep at = view_step(v, loop, k, batch);
       Halide::Buffer<> &base = slots[static_cast<size_t>(at.slot)];
       std::vector<halide_dimension_t> dims;
       for (int d = 0; d < v.type.rank(); ++d) {

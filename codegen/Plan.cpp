@@ -33,6 +33,8 @@ std::vector<int64_t> dense_strides(const Shape &shape) {
   return st;
 }
 
+void time_major_slots(ModelPlan &plan); // below, after the Planner
+
 /// One kernel or one scan loop of a function, in run order.
 struct Step {
   std::vector<ValueId> members; // a kernel's nodes (its root last)
@@ -62,6 +64,7 @@ public:
     for (const Function &f : m_.functions)
       if (std::find(bodies.begin(), bodies.end(), f.name) == bodies.end())
         plan_.functions.push_back(plan_function(f));
+    time_major_slots(plan_);
     return std::move(plan_);
   }
 
@@ -264,6 +267,7 @@ private:
     v.first_strides.assign(dense.rbegin(), dense.rend());
     v.shift = shift;
     v.first = first;
+    v.axis = axis;
     plan_.views.push_back(std::move(v));
     return view_buffer(static_cast<int>(plan_.views.size() - 1));
   }
@@ -538,23 +542,31 @@ private:
     loop.reverse = lead.attrs.get_int("reverse") == 1;
     loop.steps = f.type(lead.operands[0]).shape[static_cast<size_t>(axis)];
 
-    // The state lives in a stacked slot: output 0's, or a temporary.
+    // The state lives in a stacked slot: output 0's, or, when no sibling
+    // returns it, a temporary that keeps the last two steps (View::ring).
     int state = -1, state_temp = -1;
+    int64_t ring = 0;
     for (ValueId s : scans)
       if (f.node(s).attrs.get_int("output") == 0)
         state = slot[s];
     if (state < 0) {
       TensorType stacked = f.type(lead.operands.back());
-      stacked.shape.insert(stacked.shape.begin() + axis, loop.steps);
+      ring = loop.steps > 2 ? 2 : 0;
+      stacked.shape.insert(stacked.shape.begin() + axis, ring > 0 ? ring : loop.steps);
       state = state_temp = take_slot(stacked, false, scans[0], free, pool_);
     }
+    auto state_view = [&](int shift, int first) {
+      int v = add_view(state, axis, shift, first);
+      plan_.views[static_cast<size_t>(view_index(v))].ring = ring;
+      return v;
+    };
     std::vector<ValueId> args = body.args();
     NETC_ASSERT(args.size() == nseq + 1, "@" + body.name + ": arguments do not match its scan");
     std::vector<int> buffer(body.nodes.size(), 0);
     std::vector<bool> has_buffer(body.nodes.size(), false);
     for (size_t i = 0; i < args.size(); ++i) {
       buffer[args[i]] = i < nseq ? add_view(slot[lead.operands[i]], axis, 0, -1)
-                                 : add_view(state, axis, 1, slot[lead.operands.back()]);
+                                 : state_view(1, slot[lead.operands.back()]);
       has_buffer[args[i]] = true;
     }
     for (size_t i = 0; i < body.nodes.size(); ++i)
@@ -564,7 +576,7 @@ private:
       }
 
     // Where each selected body output goes at every step.
-    std::vector<Target> targets = {{body.outputs[0].value, add_view(state, axis, 0, -1), false}};
+    std::vector<Target> targets = {{body.outputs[0].value, state_view(0, -1), false}};
     for (ValueId s : scans) {
       const Node &scan = f.node(s);
       int64_t j = scan.attrs.get_int("output");
@@ -834,16 +846,76 @@ std::string codegen_unsupported(const Module &m, Loc *loc) {
   return {};
 }
 
-ViewStep view_step(const View &v, const ScanLoop &loop, int64_t k) {
+namespace {
+
+/// Lays out time-major (View::time_major) every slot [N, T, ...] that only
+/// step views along axis 1 touch: no kernel, copy, argument or result reads
+/// or writes it whole, no view reads all its steps at once, and it is no
+/// state's first step. At batch 256 a step of the LSTM's saved gates is 256
+/// rows of 640 floats lying 28 x 640 floats apart; time-major, they are one
+/// dense block, which the gradient loop's kernels stream.
+void time_major_slots(ModelPlan &plan) {
+  std::vector<bool> whole(plan.slots.size(), false);
+  auto touch = [&](int buffer) {
+    if (!is_view(buffer))
+      whole[static_cast<size_t>(buffer)] = true;
+  };
+  auto calls = [&](const std::vector<KernelCall> &cs) {
+    for (const KernelCall &c : cs) {
+      if (c.loop >= 0) // a loop's operands are read through its views
+        continue;
+      for (int b : c.inputs)
+        touch(b);
+      touch(c.output);
+    }
+  };
+  for (const FunctionPlan &f : plan.functions) {
+    calls(f.calls);
+    for (const auto *named : {&f.args, &f.outputs, &f.updates})
+      for (const NamedSlot &n : *named)
+        whole[static_cast<size_t>(n.slot)] = true;
+    for (const Copy &c : f.copies)
+      whole[static_cast<size_t>(c.from)] = whole[static_cast<size_t>(c.to)] = true;
+  }
+  for (const ScanLoop &loop : plan.loops) {
+    calls(loop.before);
+    calls(loop.calls);
+    calls(loop.after);
+    for (int s : loop.zero)
+      whole[static_cast<size_t>(s)] = true;
+  }
+  for (const View &v : plan.views) {
+    const Shape &shape = plan.slots[static_cast<size_t>(v.slot)].type.shape;
+    if (v.fixed || v.axis != 1 || shape.size() < 2 || shape[0] != kBatch)
+      whole[static_cast<size_t>(v.slot)] = true;
+    if (v.first >= 0)
+      whole[static_cast<size_t>(v.first)] = true;
+  }
+  for (View &v : plan.views) {
+    if (whole[static_cast<size_t>(v.slot)])
+      continue;
+    Shape step = plan.slots[static_cast<size_t>(v.slot)].type.shape;
+    step.erase(step.begin() + 1);
+    std::vector<int64_t> dense = dense_strides(step);
+    v.time_major = true;
+    v.strides.assign(dense.rbegin(), dense.rend());
+    v.step_stride = dense[0];
+  }
+}
+
+} // namespace
+
+ViewStep view_step(const View &v, const ScanLoop &loop, int64_t k, int64_t batch) {
   if (v.fixed)
     return {v.slot, v.offset, v.strides};
   int64_t t = loop.reverse ? loop.steps - 1 - k : k;
+  int64_t step = v.step_stride * (v.time_major ? batch : 1);
+  auto at = [&](int64_t i) { return (v.ring > 0 ? i % v.ring : i) * step + v.offset; };
   if (v.shift == 0)
-    return {v.slot, t * v.step_stride + v.offset, v.strides};
+    return {v.slot, at(t), v.strides};
   if (k == 0)
     return {v.first, v.offset, v.first_strides};
-  int64_t prev = loop.reverse ? t + 1 : t - 1;
-  return {v.slot, prev * v.step_stride + v.offset, v.strides};
+  return {v.slot, at(loop.reverse ? t + 1 : t - 1), v.strides};
 }
 
 ModelPlan plan_model(const Module &m, const std::string &target, const std::string &schedule) {

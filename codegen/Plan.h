@@ -31,7 +31,9 @@
 // runs its body's kernels once per time step, on per-step views of the
 // sequence, state and stacked result slots (no copies, no unrolling). The
 // state always lives in a stacked slot (the scan's output 0, or a temporary
-// of that shape), so step t reads step t-1's slice; a stacked output that
+// that keeps two steps, View::ring), so step t reads step t-1's slice; a
+// slot only step views touch is laid out time-major (View::time_major), so
+// a step's rows are dense; a stacked output that
 // concatenates values along the last axis is written in place by the
 // kernels of its parts, each into its columns (View::offset); summed
 // outputs are accumulated in place by an `add` kernel after each step,
@@ -122,6 +124,18 @@ struct View {
   /// Elements from the start of each step's slice (of `first`'s, too) to
   /// the view's: a column block of a concatenation its parts write in place.
   int64_t offset = 0;
+  /// The axis the view steps along (the slot's, before it was removed).
+  int64_t axis = 0;
+  /// The slot holds its steps one after the other, [T, N, ...] in memory
+  /// though typed [N, T, ...]: it is only ever seen through step views
+  /// (time_major_slots in Plan.cpp), so each step's rows can be dense.
+  /// Step t then starts t * batch * step_stride elements in, step_stride
+  /// being the elements of one row of a step, and `strides` are dense.
+  bool time_major = false;
+  /// Steps the slot keeps, 0 for all: step t lives at t mod ring. A carried
+  /// state that no sibling scan returns keeps its last two (the one a step
+  /// reads and the one it writes).
+  int64_t ring = 0;
 };
 
 struct ScanLoop {
@@ -195,7 +209,7 @@ struct ViewStep {
   int64_t offset;
   std::vector<int64_t> strides;
 };
-ViewStep view_step(const View &v, const ScanLoop &loop, int64_t k);
+ViewStep view_step(const View &v, const ScanLoop &loop, int64_t k, int64_t batch);
 
 /// Plans `m` (after the pass pipeline) for `target` (a Halide target string,
 /// part of every kernel's symbol so objects for different targets never mix)

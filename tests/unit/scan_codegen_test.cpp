@@ -202,8 +202,11 @@ namespace {
 
 /// The column offsets of the calls of `calls` that write 12-column views
 /// of a slot of shape `stacked` (one slot), and which kernels they run.
+/// The slot is laid out time-major (View::time_major) when `time_major`,
+/// and keeps only its last `stacked[1]` steps when `ring`.
 std::vector<int64_t> columns_written(const ModelPlan &plan, const std::vector<KernelCall> &calls,
-                                     const Shape &stacked, std::vector<const Kernel *> *writers) {
+                                     const Shape &stacked, std::vector<const Kernel *> *writers,
+                                     bool time_major, bool ring = false) {
   std::vector<int64_t> columns;
   int stack = -1;
   for (const KernelCall &c : calls) {
@@ -215,7 +218,11 @@ std::vector<int64_t> columns_written(const ModelPlan &plan, const std::vector<Ke
     CHECK((stack < 0 || stack == v.slot));
     stack = v.slot;
     CHECK(v.type.shape == Shape{kBatch, 12});
-    CHECK(v.strides == std::vector<int64_t>{1, 5 * stacked.back()});
+    CHECK(v.time_major == time_major);
+    CHECK(v.ring == (ring ? stacked[1] : 0));
+    int64_t rows = time_major ? stacked.back() : stacked[1] * stacked.back(); // a step's rows apart
+    CHECK(v.strides == std::vector<int64_t>{1, rows});
+    CHECK(v.step_stride == stacked.back()); // times the batch when time-major
     columns.push_back(v.offset);
     writers->push_back(&plan.kernels[static_cast<size_t>(c.kernel)]);
   }
@@ -248,13 +255,16 @@ TEST_CASE("an LSTM's joined values are written in place into their columns of th
     INFO(plan.kernels[static_cast<size_t>(c.kernel)].key);
     CHECK_FALSE(has_op(plan.kernels[static_cast<size_t>(c.kernel)], OpKind::Concat));
   }
+  // Only loops' steps touch the saved stack and the carried adjoints: they
+  // are laid out time-major. The states are read whole after the loop. The
+  // carried adjoints, which nothing reads after the loop, keep two steps.
   std::vector<const Kernel *> saved, states, adjoints;
-  CHECK(columns_written(plan, loops[0]->calls, {kBatch, 5, 60}, &saved) ==
+  CHECK(columns_written(plan, loops[0]->calls, {kBatch, 5, 60}, &saved, true) ==
         std::vector<int64_t>{0, 12, 24, 36, 48});
-  CHECK(columns_written(plan, loops[0]->calls, {kBatch, 5, 24}, &states) ==
+  CHECK(columns_written(plan, loops[0]->calls, {kBatch, 5, 24}, &states, false) ==
         std::vector<int64_t>{0, 12});
   // dh = dG·Uᵀ, the step's matmul, straight into the adjoint's first half.
-  CHECK(columns_written(plan, loops[1]->calls, {kBatch, 5, 24}, &adjoints) ==
+  CHECK(columns_written(plan, loops[1]->calls, {kBatch, 2, 24}, &adjoints, true, true) ==
         std::vector<int64_t>{0, 12});
   CHECK(std::count_if(adjoints.begin(), adjoints.end(),
                       [](const Kernel *k) { return has_op(*k, OpKind::MatMul); }) == 1);
@@ -333,25 +343,42 @@ TEST_CASE("views step through the time axis, forwards and backwards", "[codegen]
   v.step_stride = 3;
   ScanLoop fwd;
   fwd.steps = 5;
-  CHECK(view_step(v, fwd, 0).offset == 0);
-  CHECK(view_step(v, fwd, 4).offset == 12);
+  CHECK(view_step(v, fwd, 0, 7).offset == 0);
+  CHECK(view_step(v, fwd, 4, 7).offset == 12);
   ScanLoop back = fwd;
   back.reverse = true;
-  CHECK(view_step(v, back, 0).offset == 12);
-  CHECK(view_step(v, back, 4).offset == 0);
+  CHECK(view_step(v, back, 0, 7).offset == 12);
+  CHECK(view_step(v, back, 4, 7).offset == 0);
   // The state: the initial state's slot (dense) first, then the previous
   // step in loop order.
   v.shift = 1;
   v.first = 9;
-  ViewStep s0 = view_step(v, back, 0);
+  ViewStep s0 = view_step(v, back, 0, 7);
   CHECK(s0.slot == 9);
   CHECK(s0.offset == 0);
   CHECK(s0.strides == std::vector<int64_t>{1, 3});
-  ViewStep s1 = view_step(v, back, 1);
+  ViewStep s1 = view_step(v, back, 1, 7);
   CHECK(s1.slot == 4);
   CHECK(s1.offset == 12); // step 4, the one the reversed loop ran first
   CHECK(s1.strides == std::vector<int64_t>{1, 15});
-  CHECK(view_step(v, fwd, 3).offset == 6);
+  CHECK(view_step(v, fwd, 3, 7).offset == 6);
+  // Laid out time-major, step t starts t * batch rows of 3 in, its rows
+  // dense; the first step still reads the initial state.
+  v.time_major = true;
+  v.strides = {1, 3};
+  CHECK(view_step(v, fwd, 3, 7).offset == 2 * 7 * 3);
+  CHECK(view_step(v, back, 1, 7).offset == 4 * 7 * 3);
+  CHECK(view_step(v, back, 0, 7).slot == 9);
+  v.shift = 0;
+  CHECK(view_step(v, back, 0, 7).offset == 4 * 7 * 3);
+  CHECK(view_step(v, back, 0, 7).strides == std::vector<int64_t>{1, 3});
+  // A ring of two steps: step t at t mod 2, the previous one at the other.
+  v.ring = 2;
+  CHECK(view_step(v, fwd, 3, 7).offset == 1 * 7 * 3);
+  CHECK(view_step(v, fwd, 4, 7).offset == 0);
+  v.shift = 1;
+  CHECK(view_step(v, fwd, 4, 7).offset == 1 * 7 * 3); // step 3
+  CHECK(view_step(v, back, 1, 7).offset == 0);        // step 4
 }
 
 TEST_CASE("the driver of a recurrent model is valid LLVM IR with one loop per scan group",

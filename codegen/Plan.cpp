@@ -635,11 +635,21 @@ private:
       for (ValueId v : kernels[k].inputs)
         invariant = invariant && invariant_value[v];
       if (invariant && !has_buffer[root]) {
-        buffer[root] = new_slot(body.type(root), "temp", "%" + std::to_string(root));
-        has_buffer[root] = invariant_value[root] = true;
-        KernelCall call{intern_kernel(kernels[k]), {}, buffer[root]};
-        for (ValueId v : kernels[k].inputs)
+        KernelCall call{intern_kernel(kernels[k]), {}, -1};
+        std::string key = std::to_string(call.kernel);
+        for (ValueId v : kernels[k].inputs) {
           call.inputs.push_back(buffer[v]);
+          key += "," + std::to_string(buffer[v]);
+        }
+        // The same kernel of the same slots in every loop (eval's, the train
+        // step's, ...) writes one slot, computed again before each loop.
+        auto it = invariant_slot_.find(key);
+        if (it == invariant_slot_.end())
+          it = invariant_slot_
+                   .emplace(key, new_slot(body.type(root), "temp", "%" + std::to_string(root)))
+                   .first;
+        buffer[root] = call.output = it->second;
+        has_buffer[root] = invariant_value[root] = true;
         loop.before.push_back(std::move(call));
         continue;
       }
@@ -817,6 +827,9 @@ private:
   /// The slot a loop packs a matmul's right operand into, by the operand's
   /// slot: shared by every loop that reads it (each packs it before it runs).
   std::map<int, int> packed_slot_;
+  /// The slot of a loop-invariant body kernel (run before its loop), by its
+  /// kernel and input slots: shared by every loop that runs it.
+  std::map<std::string, int> invariant_slot_;
 };
 
 } // namespace

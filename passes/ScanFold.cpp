@@ -137,40 +137,24 @@ Function without_added_arg(const Function &body, size_t a) {
     remap[i] = static_cast<ValueId>(out.nodes.size());
     out.nodes.push_back(std::move(copy));
   }
-  for (const NamedValue &o : body.outputs)
-    out.outputs.push_back({o.name, remap[static_cast<size_t>(o.value)]});
-  for (const Update &u : body.updates)
-    out.updates.push_back({u.param, remap[static_cast<size_t>(u.value)]});
+  copy_results(body, remap, out);
   return out;
 }
 
 /// Rebuilds `f` with the scans over the bodies in `fold` (body -> argument)
 /// passing the folded initial state instead of that argument.
 Function with_folded_scans(const Function &f, const std::map<std::string, size_t> &fold) {
-  Function out;
-  out.name = f.name;
-  out.loc = f.loc;
-  Builder b(out);
-  std::vector<ValueId> remap(f.nodes.size(), kNoValue);
-  for (size_t i = 0; i < f.nodes.size(); ++i) {
-    Node n = f.nodes[i];
-    for (ValueId &v : n.operands)
-      v = remap[static_cast<size_t>(v)];
-    b.set_loc(n.loc);
-    if (n.op == OpKind::Scan)
-      if (auto it = fold.find(n.attrs.get_str("body")); it != fold.end()) {
-        ValueId init = *folded_init(b, n, it->second);
-        n.operands.erase(n.operands.begin() + static_cast<std::ptrdiff_t>(it->second));
-        n.operands.back() = init;
-      }
-    out.nodes.push_back(std::move(n));
-    remap[i] = static_cast<ValueId>(out.nodes.size() - 1);
-  }
-  for (const NamedValue &o : f.outputs)
-    out.outputs.push_back({o.name, remap[static_cast<size_t>(o.value)]});
-  for (const Update &u : f.updates)
-    out.updates.push_back({u.param, remap[static_cast<size_t>(u.value)]});
-  return out;
+  return rebuild_function(f, [&](Builder &b, size_t, Node &n,
+                                 const std::vector<ValueId> &) -> std::optional<ValueId> {
+    if (n.op != OpKind::Scan)
+      return std::nullopt;
+    if (auto it = fold.find(n.attrs.get_str("body")); it != fold.end()) {
+      ValueId init = *folded_init(b, n, it->second);
+      n.operands.erase(n.operands.begin() + static_cast<std::ptrdiff_t>(it->second));
+      n.operands.back() = init;
+    }
+    return std::nullopt;
+  });
 }
 
 } // namespace

@@ -298,10 +298,7 @@ Function rewrite(const Function &f) {
     out.nodes.push_back(n);
     remap[i] = intern(out.nodes.size() - 1);
   }
-  for (const NamedValue &o : f.outputs)
-    out.outputs.push_back({o.name, remap[o.value]});
-  for (const Update &u : f.updates)
-    out.updates.push_back({u.param, remap[u.value]});
+  copy_results(f, remap, out);
   return out;
 }
 
@@ -321,10 +318,7 @@ Function eliminate_dead(const Function &f) {
     remap[i] = static_cast<ValueId>(out.nodes.size());
     out.nodes.push_back(std::move(n));
   }
-  for (const NamedValue &o : f.outputs)
-    out.outputs.push_back({o.name, remap[o.value]});
-  for (const Update &u : f.updates)
-    out.updates.push_back({u.param, remap[u.value]});
+  copy_results(f, remap, out);
   return out;
 }
 
@@ -340,6 +334,35 @@ bool same_graph(const Function &a, const Function &b) {
 }
 
 } // namespace
+
+void copy_results(const Function &from, const std::vector<ValueId> &remap, Function &to) {
+  for (const NamedValue &o : from.outputs)
+    to.outputs.push_back({o.name, remap[static_cast<size_t>(o.value)]});
+  for (const Update &u : from.updates)
+    to.updates.push_back({u.param, remap[static_cast<size_t>(u.value)]});
+}
+
+Function rebuild_function(const Function &f, const RebuildHook &hook) {
+  Function out;
+  out.name = f.name;
+  out.loc = f.loc;
+  Builder b(out);
+  std::vector<ValueId> remap(f.nodes.size(), kNoValue);
+  for (size_t i = 0; i < f.nodes.size(); ++i) {
+    Node n = f.nodes[i];
+    for (ValueId &v : n.operands)
+      v = remap[static_cast<size_t>(v)];
+    b.set_loc(n.loc);
+    if (std::optional<ValueId> r = hook(b, i, n, remap)) {
+      remap[i] = *r;
+      continue;
+    }
+    out.nodes.push_back(std::move(n));
+    remap[i] = static_cast<ValueId>(out.nodes.size() - 1);
+  }
+  copy_results(f, remap, out);
+  return out;
+}
 
 int simplify_function(Function &f) {
   size_t before = f.nodes.size();
@@ -389,14 +412,17 @@ bool prune_body_outputs(Module &m) {
 
 bool simplify(Module &m, Diagnostics &) {
   // Dead scans found by one round can leave body outputs unused, whose
-  // pruning leaves dead nodes in the bodies, and a folded scan input leaves
-  // its sequence dead: repeat until nothing changes.
+  // pruning leaves dead nodes in the bodies, a folded scan input leaves its
+  // sequence dead, and joined products their parts: repeat until nothing
+  // changes.
   bool changed;
   do {
     for (Function &f : m.functions)
       simplify_function(f);
     changed = prune_body_outputs(m);
     changed = fold_scan_inputs(m) || changed;
+    for (Function &f : m.functions)
+      changed = join_matmuls(f) || changed;
   } while (changed);
   return true;
 }

@@ -14,7 +14,9 @@
 //   - a scan whose body adds a sequence input to its state and reads
 //     neither otherwise, with that sequence zero after the first step the
 //     scan runs, starts from that step's value plus its initial state and no
-//     longer reads the sequence (ScanFold.cpp; a body loses that argument).
+//     longer reads the sequence (ScanFold.cpp; a body loses that argument);
+//   - two products by parameters that are summed, a·W + b·U, become one,
+//     [a, b]·[W; U] (MatmulJoin.cpp: a recurrent cell's x_t·W + h·U).
 //
 // requires: shapes inferred.
 // guarantees: the functions compute the same outputs and updates (up to
@@ -26,6 +28,9 @@
 #pragma once
 
 #include "ir/IR.h"
+
+#include <functional>
+#include <optional>
 
 namespace netc {
 
@@ -39,6 +44,26 @@ bool prune_body_outputs(Module &m);
 /// to their state, where every scan over such a body passes one that is zero
 /// after its first step (ScanFold.cpp); true if any was folded.
 bool fold_scan_inputs(Module &m);
+
+/// Rewrites a·W + b·U (W, U parameters; the products and the adds between
+/// them read nowhere else) as [a, b]·[W; U] in `f` (MatmulJoin.cpp); true
+/// if any was joined.
+bool join_matmuls(Function &f);
+
+/// Appends `from`'s outputs and updates to `to`, their values mapped
+/// through `remap` (from's node ids to to's): the last step of a pass that
+/// rebuilds a function node by node.
+void copy_results(const Function &from, const std::vector<ValueId> &remap, Function &to);
+
+/// What stands for node `i` of the function being rebuilt: a value built
+/// with the builder (`remap` maps the old ids before i to the new ones), or
+/// nullopt to keep `n`, the node with its operands remapped (the hook may
+/// edit it).
+using RebuildHook = std::function<std::optional<ValueId>(
+    Builder &b, size_t i, Node &n, const std::vector<ValueId> &remap)>;
+
+/// `f` rebuilt node by node through `hook`, with its outputs and updates.
+Function rebuild_function(const Function &f, const RebuildHook &hook);
 
 /// Simplifies one function; returns the number of nodes removed.
 int simplify_function(Function &f);

@@ -193,9 +193,16 @@ TEST_CASE("loop-invariant kernels run before the loop, row sums after it", "[cod
   }
   for (const KernelCall &c : loops[1]->calls)
     CHECK_FALSE(plan.kernels[c.kernel].long_reduction);
-  // The forward step reads U untransposed (packed, on a target whose panels
-  // divide its 48 columns).
-  CHECK(before_but_packs(plan, *loops[0]).empty());
+  // The forward step's x_t·W + h·U is one product [x_t, h]·[W; U]
+  // (passes/MatmulJoin.cpp): [W; U] is computed once before the loop, and
+  // the step reads it untransposed (packed, on a target whose panels divide
+  // its 48 columns).
+  before = before_but_packs(plan, *loops[0]);
+  REQUIRE(before.size() == 1);
+  const Kernel &joined = plan.kernels[static_cast<size_t>(before[0].kernel)];
+  CHECK(joined.nodes.size() == 1);
+  CHECK(joined.function->node(joined.nodes[0]).op == OpKind::Concat);
+  CHECK(plan.slots[static_cast<size_t>(before[0].output)].type.shape == Shape{3 + 12, 48});
 }
 
 namespace {
@@ -250,11 +257,19 @@ TEST_CASE("an LSTM's joined values are written in place into their columns of th
   ModelPlan plan = plan_model(m, "host");
   std::vector<const ScanLoop *> loops = loops_of(plan, function_plan(plan, "train_step"));
   REQUIRE(loops.size() == 2);
-  // (The gradient's dG joins four values its one kernel computes.)
+  // (The gradient's dG joins four values its one kernel computes.) The
+  // forward step's one concatenation is [x_t, h], the left operand of its
+  // joined product (passes/MatmulJoin.cpp).
+  int concats = 0;
   for (const KernelCall &c : loops[0]->calls) {
-    INFO(plan.kernels[static_cast<size_t>(c.kernel)].key);
-    CHECK_FALSE(has_op(plan.kernels[static_cast<size_t>(c.kernel)], OpKind::Concat));
+    const Kernel &k = plan.kernels[static_cast<size_t>(c.kernel)];
+    INFO(k.key);
+    if (has_op(k, OpKind::Concat)) {
+      ++concats;
+      CHECK(k.function->type(k.nodes.back()).shape == Shape{kBatch, 3 + 12});
+    }
   }
+  CHECK(concats == 1);
   // Only loops' steps touch the saved stack and the carried adjoints: they
   // are laid out time-major. The states are read whole after the loop. The
   // carried adjoints, which nothing reads after the loop, keep two steps.
@@ -278,10 +293,11 @@ TEST_CASE("an LSTM's joined values are written in place into their columns of th
 
 TEST_CASE("a loop-invariant right operand is packed into panels once, before the loop",
           "[codegen][scan]") {
-  // lstm(64): the forward step's x·W and h·U read W [3, 256] and U [64,
-  // 256], the gradient's dG·Uᵀ reads Uᵀ [256, 64]; all are whole panels
-  // wide on AVX2 (16) and AVX-512 (64), so each loop packs them once
-  // (Kernel::packed_rhs) and the step's matmuls read the panels in place.
+  // lstm(64): the forward step's [x_t, h]·[W; U] reads [W; U] [67, 256]
+  // (x·W + h·U joined: passes/MatmulJoin.cpp), the gradient's dG·Uᵀ reads
+  // Uᵀ [256, 64]; both are whole panels wide on AVX2 (16) and AVX-512 (64),
+  // so each loop packs them once (Kernel::packed_rhs) and the step's
+  // matmuls read the panels in place.
   Module m = compile_net(model(R"(
     h = seq |> lstm(64)
     logits = h |> dense(3))"));
@@ -291,8 +307,8 @@ TEST_CASE("a loop-invariant right operand is packed into panels once, before the
   const FunctionPlan &step = function_plan(plan, "train_step");
   std::vector<const ScanLoop *> loops = loops_of(plan, step);
   REQUIRE(loops.size() == 2);
-  // Forward: the packs of W and U; gradient: Uᵀ, then its pack.
-  std::vector<std::vector<Shape>> operands = {{{3, 256}, {64, 256}}, {{256, 64}}};
+  // Forward: [W; U], then its pack; gradient: Uᵀ, then its pack.
+  std::vector<std::vector<Shape>> operands = {{{67, 256}}, {{256, 64}}};
   for (int l = 0; l < 2; ++l) {
     INFO((l == 0 ? "forward" : "gradient") << " loop");
     const ScanLoop &loop = *loops[static_cast<size_t>(l)];
@@ -307,7 +323,7 @@ TEST_CASE("a loop-invariant right operand is packed into panels once, before the
             Shape{from[1] / panel, from[0], panel});
     }
     CHECK(packs.size() == operands[l].size());
-    CHECK(loop.before.size() == operands[l].size() + static_cast<size_t>(l));
+    CHECK(loop.before.size() == 2 * operands[l].size());
     size_t readers = 0;
     for (const KernelCall &c : loop.calls) {
       const Kernel &k = plan.kernels[c.kernel];

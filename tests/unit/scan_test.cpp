@@ -370,31 +370,67 @@ TEST_CASE("the last step's adjoint folded into the carried one keeps BPTT's grad
   check_gradients(lstm_module(2, 3, 3, 2), 12, /*simplified=*/true);
 }
 
+/// The module of tests/lit/simplify/`name` (shapes inferred), and the same
+/// after simplify.
+std::pair<Module, Module> lit_before_after(const std::string &name) {
+  std::ifstream in(NETC_SOURCE_DIR "/tests/lit/simplify/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  SourceManager sm;
+  Diagnostics diag(sm);
+  std::optional<Module> parsed = parse_module(sm.add(name, text.str()), diag);
+  REQUIRE(parsed);
+  REQUIRE(infer_shapes(*parsed, diag));
+  Module after = *parsed;
+  REQUIRE(simplify(after, diag));
+  REQUIRE(verify_module(after, diag));
+  return {std::move(*parsed), std::move(after)};
+}
+
+/// `function`'s output `output` of `before` and `after` on `args`, within
+/// 1e-12 (relative).
+void same_output(const Module &before, const Module &after, const std::string &function,
+                 const std::string &output, const std::vector<Tensor> &args,
+                 const ParamStore &params = {}) {
+  Tensor want = interpret(before, *before.find_function(function), args, params).outputs.at(output);
+  Tensor got = interpret(after, *after.find_function(function), args, params).outputs.at(output);
+  CHECK(max_rel_error(got, want) < 1e-12);
+}
+
 TEST_CASE("folding a sequence input into a scan's initial state keeps what it computes",
           "[scan]") {
   // tests/lit/simplify/scan_fold.nir (its golden is the folded IR): two
   // scans whose body input folds, a reversed one and a forward one, and one
   // that does not, run by the interpreter before and after simplify.
-  std::ifstream in(NETC_SOURCE_DIR "/tests/lit/simplify/scan_fold.nir");
-  std::stringstream text;
-  text << in.rdbuf();
-  SourceManager sm;
-  Diagnostics diag(sm);
-  std::optional<Module> parsed = parse_module(sm.add("scan_fold.nir", text.str()), diag);
-  REQUIRE(parsed);
-  REQUIRE(infer_shapes(*parsed, diag));
-  Module folded = *parsed;
-  REQUIRE(simplify(folded, diag));
-  REQUIRE(verify_module(folded, diag));
+  auto [parsed, folded] = lit_before_after("scan_fold.nir");
   CHECK(arity(folded, "acc") == 2);
   CHECK(arity(folded, "keep") == 3);
   Pcg32 rng(14);
   auto uniform = [&] { return rng.uniform(-1, 1); };
-  for (int64_t n : {1, 3}) {
-    std::vector<Tensor> args = {random_tensor({n, 3, 4}, uniform), random_tensor({n, 2}, uniform),
-                                random_tensor({n, 4}, uniform), random_tensor({n, 4}, uniform)};
-    Tensor want = interpret(*parsed, *parsed->find_function("eval"), args, {}).outputs.at("h");
-    Tensor got = interpret(folded, *folded.find_function("eval"), args, {}).outputs.at("h");
-    CHECK(max_rel_error(got, want) < 1e-12);
-  }
+  for (int64_t n : {1, 3})
+    same_output(parsed, folded, "eval", "h",
+                {random_tensor({n, 3, 4}, uniform), random_tensor({n, 2}, uniform),
+                 random_tensor({n, 4}, uniform), random_tensor({n, 4}, uniform)});
+}
+
+TEST_CASE("joining two products by parameters keeps what they compute", "[scan]") {
+  // tests/lit/simplify/matmul_join.nir (its golden is the joined IR): an
+  // RNN cell's x·W + b1 + (s·U + b2) becomes [x, s]·[W; U] + b1 + b2.
+  auto [before, after] = lit_before_after("matmul_join.nir");
+  auto matmuls = [](const Module &m, const std::string &f) {
+    const Function &fn = *m.find_function(f);
+    return std::count_if(fn.nodes.begin(), fn.nodes.end(),
+                         [](const Node &n) { return n.op == OpKind::MatMul; });
+  };
+  CHECK(matmuls(after, "cell") == 1);
+  CHECK(matmuls(after, "kept") == 3);
+  Pcg32 rng(15);
+  auto uniform = [&] { return rng.uniform(-1, 1); };
+  ParamStore params;
+  for (const ParamDecl &p : before.params)
+    params[p.name] = random_tensor(p.type.shape, uniform);
+  for (const char *f : {"cell", "kept"})
+    for (int64_t n : {1, 5})
+      same_output(before, after, f, "y",
+                  {random_tensor({n, 3}, uniform), random_tensor({n, 4}, uniform)}, params);
 }

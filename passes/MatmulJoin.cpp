@@ -66,14 +66,7 @@ std::optional<std::pair<size_t, size_t>> pair_of(const Function &f, const Sum &s
 } // namespace
 
 bool join_matmuls(Function &f) {
-  std::vector<int> uses(f.nodes.size(), 0);
-  for (const Node &n : f.nodes)
-    for (ValueId v : n.operands)
-      ++uses[static_cast<size_t>(v)];
-  for (const NamedValue &o : f.outputs)
-    ++uses[static_cast<size_t>(o.value)];
-  for (const Update &u : f.updates)
-    ++uses[static_cast<size_t>(u.value)];
+  std::vector<int> uses = use_counts(f);
   // The roots: adds not themselves an inner add of a larger tree.
   std::vector<std::optional<Sum>> sum_at(f.nodes.size());
   std::vector<bool> inner(f.nodes.size(), false);

@@ -35,18 +35,12 @@ std::optional<size_t> added_to_state(const Function &body) {
   if (args.size() < 2)
     return std::nullopt;
   ValueId state = args.back();
-  std::vector<int> uses(body.nodes.size(), 0);
+  std::vector<int> uses = use_counts(body);
   ValueId user = kNoValue;
   for (size_t i = 0; i < body.nodes.size(); ++i)
-    for (ValueId v : body.nodes[i].operands) {
-      ++uses[static_cast<size_t>(v)];
+    for (ValueId v : body.nodes[i].operands)
       if (v == state)
         user = static_cast<ValueId>(i);
-    }
-  for (const NamedValue &o : body.outputs)
-    ++uses[static_cast<size_t>(o.value)];
-  for (const Update &u : body.updates)
-    ++uses[static_cast<size_t>(u.value)];
   if (user == kNoValue || uses[static_cast<size_t>(state)] != 1)
     return std::nullopt;
   const Node &add = body.node(user);

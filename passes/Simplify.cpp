@@ -335,6 +335,18 @@ bool same_graph(const Function &a, const Function &b) {
 
 } // namespace
 
+std::vector<int> use_counts(const Function &f) {
+  std::vector<int> uses(f.nodes.size(), 0);
+  for (const Node &n : f.nodes)
+    for (ValueId v : n.operands)
+      ++uses[static_cast<size_t>(v)];
+  for (const NamedValue &o : f.outputs)
+    ++uses[static_cast<size_t>(o.value)];
+  for (const Update &u : f.updates)
+    ++uses[static_cast<size_t>(u.value)];
+  return uses;
+}
+
 void copy_results(const Function &from, const std::vector<ValueId> &remap, Function &to) {
   for (const NamedValue &o : from.outputs)
     to.outputs.push_back({o.name, remap[static_cast<size_t>(o.value)]});

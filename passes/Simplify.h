@@ -50,6 +50,10 @@ bool fold_scan_inputs(Module &m);
 /// if any was joined.
 bool join_matmuls(Function &f);
 
+/// How many times each node of `f` is read: as an operand (once per
+/// operand slot), an output or an update.
+std::vector<int> use_counts(const Function &f);
+
 /// Appends `from`'s outputs and updates to `to`, their values mapped
 /// through `remap` (from's node ids to to's): the last step of a pass that
 /// rebuilds a function node by node.

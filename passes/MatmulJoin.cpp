@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 
 namespace netc {
 
@@ -24,6 +25,7 @@ namespace {
 struct Sum {
   std::vector<ValueId> terms; // in order
   std::vector<ValueId> adds;  // the add nodes joining them, the root last
+  size_t x = 0, y = 0;        // the two terms to join (pair_of)
 };
 
 /// The terms of the tree of adds rooted at `v` (of the root's type; an inner
@@ -78,8 +80,10 @@ bool join_matmuls(Function &f) {
     collect(f, static_cast<ValueId>(i), n.type, uses, true, s);
     for (ValueId a : s.adds)
       inner[static_cast<size_t>(a)] = true;
-    if (pair_of(f, s, uses))
+    if (auto p = pair_of(f, s, uses)) {
+      std::tie(s.x, s.y) = *p;
       sum_at[i] = std::move(s);
+    }
   }
   if (std::none_of(sum_at.begin(), sum_at.end(), [](const auto &s) { return s.has_value(); }))
     return false;
@@ -88,7 +92,7 @@ bool join_matmuls(Function &f) {
     if (!sum_at[i])
       return std::nullopt;
     const Sum &s = *sum_at[i];
-    auto [x, y] = *pair_of(f, s, uses);
+    size_t x = s.x, y = s.y;
     const Node &px = f.node(s.terms[x]), &py = f.node(s.terms[y]);
     auto r = [&](ValueId v) { return remap[static_cast<size_t>(v)]; };
     ValueId lhs = b.op(OpKind::Concat, {r(px.operands[0]), r(py.operands[0])},

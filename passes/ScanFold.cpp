@@ -54,56 +54,57 @@ std::optional<size_t> added_to_state(const Function &body) {
   return std::nullopt;
 }
 
-bool is_zero(const Builder &b, ValueId v) {
-  const Node &n = b.node(v);
-  return n.op == OpKind::Constant && n.attrs.get_float("value") == 0.0;
-}
+bool is_zero(const Function &f, ValueId v) { return is_splat_node(f.node(v), 0.0); }
 
-/// The step `step` of the sequence `v` (its `axis` removed) when `v` is zero
-/// at every other step, built with `b`; nullopt when that cannot be shown.
-/// Seen through zero constants, concatenations along the axis (each part
-/// holding the step or zero) and along other axes (each part sparse the same
-/// way), and single-step sequences.
-std::optional<ValueId> only_step(Builder &b, ValueId v, int64_t axis, int64_t step) {
-  const Node &n = b.node(v);
-  TensorType t = b.type(v);
+/// The step `step` of the sequence `v` of `f` (its `axis` removed) when `v`
+/// is zero at every other step, built with `b` (which appends to `f`);
+/// nullopt when that cannot be shown. With `b` null it only asks (the value
+/// is then kNoValue). Seen through zero constants, concatenations along the
+/// axis (each part holding the step or zero) and along other axes (each part
+/// sparse the same way), and single-step sequences.
+std::optional<ValueId> only_step(const Function &f, Builder *b, ValueId v, int64_t axis,
+                                 int64_t step) {
+  const Node &n = f.node(v);
+  TensorType t = f.type(v);
   Shape step_shape = scan_step_type(t, axis).shape;
-  if (is_zero(b, v))
-    return b.constant(0.0, {t.dtype, step_shape});
+  if (is_zero(f, v))
+    return b ? b->constant(0.0, {t.dtype, step_shape}) : kNoValue;
   if (n.op == OpKind::Concat) {
     int64_t cat = n.attrs.get_int("axis");
     ValueId first = n.operands[0], second = n.operands[1];
     if (cat == axis) {
-      int64_t cut = b.type(first).shape[static_cast<size_t>(axis)];
+      int64_t cut = f.type(first).shape[static_cast<size_t>(axis)];
       if (step < cut)
-        return is_zero(b, second) ? only_step(b, first, axis, step) : std::nullopt;
-      return is_zero(b, first) ? only_step(b, second, axis, step - cut) : std::nullopt;
+        return is_zero(f, second) ? only_step(f, b, first, axis, step) : std::nullopt;
+      return is_zero(f, first) ? only_step(f, b, second, axis, step - cut) : std::nullopt;
     }
-    std::optional<ValueId> x = only_step(b, first, axis, step);
-    std::optional<ValueId> y = x ? only_step(b, second, axis, step) : std::nullopt;
+    std::optional<ValueId> x = only_step(f, b, first, axis, step);
+    std::optional<ValueId> y = x ? only_step(f, b, second, axis, step) : std::nullopt;
     if (!y)
       return std::nullopt;
-    return b.op(OpKind::Concat, {*x, *y}, Attrs{{"axis", cat > axis ? cat - 1 : cat}});
+    return b ? b->op(OpKind::Concat, {*x, *y}, Attrs{{"axis", cat > axis ? cat - 1 : cat}})
+             : kNoValue;
   }
   if (t.shape[static_cast<size_t>(axis)] == 1 && step == 0)
-    return b.reshape(v, step_shape);
+    return b ? b->reshape(v, step_shape) : kNoValue;
   return std::nullopt;
 }
 
-/// Whether scan node `n` can run without its sequence operand `a`: that
-/// sequence has a static step count and is shown zero after the first step
-/// the scan runs. Builds the new initial state with `b` when so.
-std::optional<ValueId> folded_init(Builder &b, const Node &n, size_t a) {
+/// Whether scan node `n` of `f` can run without its sequence operand `a`:
+/// that sequence has a static step count and is shown zero after the first
+/// step the scan runs. With `b` (appending to `f`), builds the new initial
+/// state; else only asks (the value is then kNoValue).
+std::optional<ValueId> folded_init(const Function &f, Builder *b, const Node &n, size_t a) {
   ValueId seq = n.operands[a], init = n.operands.back();
   int64_t axis = n.attrs.get_int("axis");
-  int64_t steps = b.type(seq).shape[static_cast<size_t>(axis)];
-  if (steps == kBatch || steps < 1)
+  int64_t steps = f.type(seq).shape[static_cast<size_t>(axis)];
+  if (steps == kBatch || steps < 1 || scan_step_type(f.type(seq), axis) != f.type(init))
     return std::nullopt;
   int64_t first = n.attrs.get_int("reverse", 0) != 0 ? steps - 1 : 0;
-  std::optional<ValueId> g = only_step(b, seq, axis, first);
-  if (!g || b.type(*g) != b.type(init))
-    return std::nullopt;
-  return b.add(*g, init);
+  std::optional<ValueId> g = only_step(f, b, seq, axis, first);
+  if (!g || !b)
+    return g;
+  return b->add(*g, init);
 }
 
 /// `body` without its argument `a`, reading its state where it read the
@@ -143,7 +144,7 @@ Function with_folded_scans(const Function &f, const std::map<std::string, size_t
     if (n.op != OpKind::Scan)
       return std::nullopt;
     if (auto it = fold.find(n.attrs.get_str("body")); it != fold.end()) {
-      ValueId init = *folded_init(b, n, it->second);
+      ValueId init = *folded_init(b.function(), &b, n, it->second);
       n.operands.erase(n.operands.begin() + static_cast<std::ptrdiff_t>(it->second));
       n.operands.back() = init;
     }
@@ -161,13 +162,13 @@ bool fold_scan_inputs(Module &m) {
   for (const Function &body : m.functions)
     if (std::optional<size_t> a = added_to_state(body))
       fold[body.name] = *a;
+  if (fold.empty())
+    return false;
   for (const Function &f : m.functions) {
-    Function scratch = f; // only_step builds nodes; this pass only asks
-    Builder b(scratch);
     for (const Node &n : f.nodes)
       if (n.op == OpKind::Scan)
         if (auto it = fold.find(n.attrs.get_str("body")); it != fold.end()) {
-          bool ok = folded_init(b, n, it->second).has_value();
+          bool ok = folded_init(f, nullptr, n, it->second).has_value();
           auto [at, fresh] = all_fold.emplace(it->first, ok);
           at->second = at->second && ok;
         }

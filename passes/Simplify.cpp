@@ -21,10 +21,7 @@ std::optional<double> splat(const Builder &b, ValueId v) {
   return n.attrs.get_float("value");
 }
 
-bool is_splat(const Builder &b, ValueId v, double value) {
-  std::optional<double> s = splat(b, v);
-  return s && *s == value;
-}
+bool is_splat(const Builder &b, ValueId v, double value) { return is_splat_node(b.node(v), value); }
 
 /// `v` if it already has the node's result type (so it can replace it).
 std::optional<ValueId> if_same_type(const Builder &b, const Node &n, ValueId v) {
@@ -334,6 +331,10 @@ bool same_graph(const Function &a, const Function &b) {
 }
 
 } // namespace
+
+bool is_splat_node(const Node &n, double value) {
+  return n.op == OpKind::Constant && n.attrs.get_float("value") == value;
+}
 
 std::vector<int> use_counts(const Function &f) {
   std::vector<int> uses(f.nodes.size(), 0);

@@ -50,6 +50,9 @@ bool fold_scan_inputs(Module &m);
 /// if any was joined.
 bool join_matmuls(Function &f);
 
+/// Whether `n` is a constant whose every element is `value`.
+bool is_splat_node(const Node &n, double value);
+
 /// How many times each node of `f` is read: as an operand (once per
 /// operand slot), an output or an update.
 std::vector<int> use_counts(const Function &f);

@@ -259,18 +259,26 @@ void tile_conv_output(Halide::Stage s, const std::vector<Var> &v, int block, int
 }
 
 /// The block along the output's second dimension, (vectors of channels) x
-/// block accumulators. About 16 accumulators, at most 8 wide; for
-/// conv2d_grad_input up to kMaxAcc of the 32 zmm registers (two more hold
+/// block accumulators, at most 8 wide. conv2d and conv2d_grad_filter: up
+/// to 24 accumulators of the 32 zmm registers. The CNN's second layer (4
+/// vectors of 64 filters) thus takes blocks of 6 pixels (forward) or 6
+/// input channels (filter gradient); with 16 it took 4. A standalone Halide
+/// benchmark of the same loop nests on one core, both blocks interleaved
+/// rep by rep, ran the forward [64, 13, 13, 32] -> [64, 11, 11, 64] in
+/// 2.54-2.58 ms against 2.82-2.86 (medians of 30-40, three runs) and its
+/// filter gradient in 2.54 against 2.89. Layers of at most 3 vectors keep
+/// blocks of 8.
+/// conv2d_grad_input: up to kMaxAcc accumulators (two more registers hold
 /// the filter vectors and one the broadcast), the block whose ShiftInwards
 /// tiling of `blocked` computes the fewest extra pixels, then the largest:
 /// the CNN's [13, 13, 32] input gradient takes one block of 13 pixels
 /// instead of two shifted blocks of 8 (5.1 -> 2.8 ms in one alternating
-/// run, 3.8 -> 3.8 and 5.0 -> 3.4 in two more). The same choice made the
-/// forward convolutions 1.5-2.5x slower (24-26 accumulators with their
-/// epilogue), so they keep the 16.
+/// run, 3.8 -> 3.8 and 5.0 -> 3.4 in two more). That choice made the
+/// forward convolutions 1.5-2.5x slower when tried: for an 11-pixel row in
+/// blocks of at most 6, the fewest extra pixels is a block of one.
 int conv_block(OpKind op, int vectors, int blocked) {
   if (op != OpKind::Conv2DGradInput)
-    return std::max(1, std::min({8, 16 / vectors, blocked}));
+    return std::max(1, std::min({8, 24 / vectors, blocked}));
   constexpr int kMaxAcc = 26;
   int best = 1, best_extra = 0;
   for (int b = 1; b <= std::min(kMaxAcc / vectors, blocked); ++b) {

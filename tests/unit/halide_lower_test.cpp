@@ -215,6 +215,10 @@ std::vector<Case> cases() {
        {f32({N, 8, 11, 5}), f32({3, 2, 5, 13})}, conv({2, 2}, {1, 0, 1, 1}), 1e-4},
       {"conv2d [N,28,28,1]*[3,3,1,32] same", OpKind::Conv2D,
        {f32({N, 28, 28, 1}), f32({3, 3, 1, 32})}, conv({1, 1}, {1, 1, 1, 1}), 1e-4, {}, {1, 7}},
+      // The CNN's second layer: 4 vectors of filters, blocks of 6 pixels,
+      // two shifted blocks on an 11-pixel row (Conv.cpp's conv_block).
+      {"conv2d [N,13,13,32]*[3,3,32,64] valid", OpKind::Conv2D,
+       {f32({N, 13, 13, 32}), f32({3, 3, 32, 64})}, conv({1, 1}, {0, 0, 0, 0}), 1e-4, {}, {1, 3}},
       {"conv2d_grad_input valid", OpKind::Conv2DGradInput, {f32({N, 7, 5, 20}), f32({3, 3, 3, 20})},
        conv({1, 1}, {0, 0, 0, 0}, "size", {9, 7}), 1e-4},
       {"conv2d_grad_input stride 2 padded", OpKind::Conv2DGradInput,
@@ -231,6 +235,11 @@ std::vector<Case> cases() {
       {"conv2d_grad_filter valid", OpKind::Conv2DGradFilter,
        {f32({N, 9, 7, 3}), f32({N, 7, 5, 20})}, conv({1, 1}, {0, 0, 0, 0}, "filter_size", {3, 3}),
        1e-4},
+      // The CNN's second layer: blocks of 6 of the 32 input channels, the
+      // last one guarded (2 channels).
+      {"conv2d_grad_filter [N,13,13,32] x [N,11,11,64] -> [3,3,32,64]", OpKind::Conv2DGradFilter,
+       {f32({N, 13, 13, 32}), f32({N, 11, 11, 64})},
+       conv({1, 1}, {0, 0, 0, 0}, "filter_size", {3, 3}), 1e-4, {}, {1, 3, 9}},
       // Few channels: every tap's accumulators in registers (Conv.cpp).
       // (images in rfactored chunks of 8: N = 20 ends in a partial chunk)
       {"conv2d_grad_filter one channel [N,9,8,1] -> [3,3,1,20]", OpKind::Conv2DGradFilter,

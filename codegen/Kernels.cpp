@@ -151,7 +151,8 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     int costly = 0;
     for (ValueId id : k.nodes)
       costly += hl::is_transcendental(f.node(id).op);
-    hl::schedule_output(root, out, target, k.exact_tails, k.long_reduction, costly);
+    hl::schedule_output(root, out, target, k.exact_tails, k.long_reduction, costly,
+                        k.packed_rhs >= 0);
   } else {
     // Estimates at the model's batch size, then the plugin's schedule.
     batch.set_estimate(static_cast<int32_t>(k.batch_estimate));

@@ -12,7 +12,9 @@
 
 #include "codegen/Driver.h"
 #include "codegen/Jit.h"
+#include "codegen/Kernels.h"
 #include "codegen/Plan.h"
+#include "codegen/halide/Families.h"
 #include "codegen/halide/Lower.h"
 
 #include <catch2/catch.hpp>
@@ -297,7 +299,8 @@ TEST_CASE("a loop-invariant right operand is packed into panels once, before the
   // (x·W + h·U joined: passes/MatmulJoin.cpp), the gradient's dG·Uᵀ reads
   // Uᵀ [256, 64]; both are whole panels wide on AVX2 (16) and AVX-512 (64),
   // so each loop packs them once (Kernel::packed_rhs) and the step's
-  // matmuls read the panels in place.
+  // matmuls read the panels in place (their lowered statements allocate no
+  // panel of the operand).
   Module m = compile_net(model(R"(
     h = seq |> lstm(64)
     logits = h |> dense(3))"));
@@ -334,6 +337,10 @@ TEST_CASE("a loop-invariant right operand is packed into panels once, before the
       int in = c.inputs[static_cast<size_t>(k.packed_rhs)];
       CHECK(std::find(packs.begin(), packs.end(), in) != packs.end());
       CHECK_THAT(k.key, Catch::Contains("|packed in"));
+      // Read in place: no panel of the operand is copied at each step.
+      std::string stmt = lowered_stmt(k, host);
+      CHECK_THAT(stmt, Catch::Contains(hl::kMatmulAcc));
+      CHECK_THAT(stmt, !Catch::Contains(std::string("allocate ") + hl::kMatmulRhs));
     }
     CHECK(readers == packs.size());
   }

@@ -32,8 +32,7 @@ def start(trainer, core, args):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def samples_per_s(proc, name):
-    out, _ = proc.communicate()
+def samples_per_s(proc, out, name):
     found = re.findall(r"([0-9]+) samples/s", out)
     if proc.returncode != 0 or not found:
         sys.exit(f"ab.py: {name} failed (exit {proc.returncode}):\n{out}")
@@ -65,7 +64,9 @@ def main():
         core_a = r % 2
         pa = start(o.a, core_a, args)
         pb = start(o.b, 1 - core_a, args)
-        a, b = samples_per_s(pa, o.a), samples_per_s(pb, o.b)
+        # Both finish before either is judged: no trainer outlives the script.
+        out_a, out_b = pa.communicate()[0], pb.communicate()[0]
+        a, b = samples_per_s(pa, out_a, o.a), samples_per_s(pb, out_b, o.b)
         logs.append(math.log(b / a))
         print(f"{r + 1:5d}  {core_a:7d}  {a:12d}  {b:12d}  {b / a:5.3f}")
     wins = sum(1 for x in logs if x > 0)

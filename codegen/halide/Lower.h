@@ -53,9 +53,11 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
 /// parallel at fewer elements.
 /// `rhs_packed`: the matmul's right operand arrives packed into panels of
 /// matmul_panel_cols columns (Kernel::packed_rhs), read in place.
+/// No argument has a default: each is a property of the kernel that the
+/// caller must state (a defaulted rhs_packed went unpassed from 8bcfedc to
+/// 1b52c53, and every step copied the panels it should have read in place).
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails = false, bool long_reduction = false, int costly = 0,
-                     bool rhs_packed = false);
+                     bool exact_tails, bool long_reduction, int costly, bool rhs_packed);
 
 /// Columns of the panels the matmul schedule sweeps on `target`: 4 vectors
 /// on AVX-512 (64), 2 on narrower targets.

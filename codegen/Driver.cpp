@@ -114,6 +114,8 @@ private:
     for (int s : call.inputs)
       args.push_back(buffer(s));
     args.push_back(buffer(call.output));
+    for (int b : call.also)
+      args.push_back(buffer(b));
     llvm::Value *r = b_.CreateCall(kernels_[static_cast<size_t>(call.kernel)], args);
     auto *next = llvm::BasicBlock::Create(ctx_, "k" + std::to_string(++calls_), fn_, fail_);
     code_->addIncoming(r, b_.GetInsertBlock());
@@ -211,6 +213,7 @@ private:
       for (const KernelCall &c : *calls) {
         std::vector<int> bufs = c.inputs;
         bufs.push_back(c.output);
+        bufs.insert(bufs.end(), c.also.begin(), c.also.end());
         for (int b : bufs)
           if (is_view(b) && std::find(used.begin(), used.end(), view_index(b)) == used.end())
             used.push_back(view_index(b));
@@ -298,10 +301,11 @@ std::unique_ptr<llvm::Module> emit_driver(llvm::LLVMContext &ctx, const Module &
   new llvm::GlobalVariable(*mod, text->getType(), /*isConstant=*/true,
                            llvm::GlobalValue::ExternalLinkage, text, "netc_model_json");
 
-  // Kernels: i32 (i32 batch, halide_buffer_t* inputs..., halide_buffer_t* out).
+  // Kernels: i32 (i32 batch, halide_buffer_t* inputs..., halide_buffer_t* out,
+  // halide_buffer_t* also...).
   std::vector<llvm::FunctionCallee> kernels;
   for (const Kernel &k : plan.kernels) {
-    std::vector<llvm::Type *> params(k.inputs.size() + 2, i8p);
+    std::vector<llvm::Type *> params(k.inputs.size() + 2 + k.also.size(), i8p);
     params[0] = i32;
     kernels.push_back(mod->getOrInsertFunction(k.symbol, llvm::FunctionType::get(i32, params, false)));
   }

@@ -59,6 +59,7 @@ void point_views(const ModelPlan &plan, const ScanLoop &loop, const std::vector<
   for (const KernelCall &c : calls) {
     std::vector<int> bufs = c.inputs;
     bufs.push_back(c.output);
+    bufs.insert(bufs.end(), c.also.begin(), c.also.end());
     for (int b : bufs) {
       if (!is_view(b))
         continue;
@@ -82,7 +83,10 @@ void run_one(const KernelCall &c, std::vector<Halide::Buffer<>> &slots,
   std::vector<Halide::Buffer<>> inputs;
   for (int b : c.inputs)
     inputs.push_back(resolve(b, slots, views));
-  run(c, inputs, resolve(c.output, slots, views));
+  std::vector<Halide::Buffer<>> outputs = {resolve(c.output, slots, views)};
+  for (int b : c.also)
+    outputs.push_back(resolve(b, slots, views));
+  run(c, inputs, outputs);
 }
 
 } // namespace
@@ -149,12 +153,12 @@ std::map<std::string, Tensor> JitModel::call(const std::string &name,
   for (const KernelCall &call : fp->calls)
     run_call(plan_, call, slots, batch,
              [&](const KernelCall &c, const std::vector<Halide::Buffer<>> &inputs,
-                 Halide::Buffer<> &output) {
+                 std::vector<Halide::Buffer<>> &outputs) {
                KernelPipeline &kp = kernels_[static_cast<size_t>(c.kernel)]->kp;
                kp.batch.set(static_cast<int32_t>(batch * c.batch_scale));
                for (size_t i = 0; i < inputs.size(); ++i)
                  kp.inputs[i].set(inputs[i]);
-               kp.pipeline.realize(output, target_);
+               kp.pipeline.realize(Halide::Realization(outputs), target_);
              });
   std::map<std::string, Tensor> out;
   for (const NamedSlot &o : fp->outputs)

@@ -19,9 +19,9 @@
 namespace netc::codegen {
 
 /// Realizes one kernel call on its input and output buffers (at the run's
-/// batch times the call's batch_scale).
+/// batch times the call's batch_scale): the root's, then the co-outputs'.
 using RunKernel = std::function<void(const KernelCall &, const std::vector<Halide::Buffer<>> &inputs,
-                                     Halide::Buffer<> &output)>;
+                                     std::vector<Halide::Buffer<>> &outputs)>;
 
 /// Runs `call` of `plan` as the driver does, on host buffers `slots` (one
 /// per slot, dense, at `batch`): a kernel through `run`, or a scan loop,

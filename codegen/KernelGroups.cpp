@@ -14,7 +14,7 @@ namespace {
 
 /// Bumped whenever the Halide lowering or schedules change what a kernel
 /// compiles to, so cached objects from older netc builds are not reused.
-constexpr const char *kCodegenVersion = "netc-codegen-5";
+constexpr const char *kCodegenVersion = "netc-codegen-6";
 
 bool inlinable(OpKind k) { return k == OpKind::Constant || k == OpKind::BatchSize; }
 
@@ -44,6 +44,8 @@ std::string kernel_key(const Function &f, const Kernel &k) {
     key += ":" + n.type.str();
     local[k.nodes[i]] = "n" + std::to_string(i);
   }
+  for (ValueId v : k.also)
+    key += "|also " + local.at(v);
   if (k.exact_tails)
     key += "|exact";
   if (k.long_reduction)

@@ -1,6 +1,7 @@
 //===- Kernels.cpp - Kernels to Halide pipelines and objects --------------===//
 #include "codegen/Kernels.h"
 
+#include "codegen/halide/Families.h"
 #include "codegen/halide/Lower.h"
 
 #include <cstdlib>
@@ -142,7 +143,20 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   Halide::Func out = values.at(k.nodes.back()).func;
   if (root.op == OpKind::Concat && k.schedule == "manual")
     out = hl::lower_concat_root(root.type, root.attrs.get_int("axis"), concat_pieces(f, k, values));
-  constrain([&](int d) { return out.output_buffer().dim(d); }, root.type);
+  if (!k.also.empty()) {
+    // The root and its co-outputs (same type) as one Tuple-valued Func: one
+    // loop nest computes every element of all of them, each reading its
+    // inputs before any is stored (so in-place outputs stay pointwise).
+    std::vector<Halide::Var> v = hl::make_vars(root.type.rank());
+    std::vector<Halide::Expr> elems = {out(v)};
+    for (ValueId c : k.also)
+      elems.push_back(values.at(c).func(v));
+    Halide::Func outs(hl::fresh_name("outputs"));
+    outs(v) = Halide::Tuple(elems);
+    out = outs;
+  }
+  // (Halide constrains the other outputs' extents to the first's.)
+  constrain([&](int d) { return out.output_buffers()[0].dim(d); }, root.type);
   Halide::Pipeline pipeline(out);
   int64_t row = flatten_row(f, k);
   if (k.schedule == "manual" && row > 0) {
@@ -164,7 +178,8 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     };
     for (size_t i = 0; i < inputs.size(); ++i)
       estimate([&](int d) { return inputs[i].dim(d); }, f.type(k.inputs[i]));
-    estimate([&](int d) { return out.output_buffer().dim(d); }, root.type);
+    for (Halide::OutputImageParam b : out.output_buffers())
+      estimate([&](int d) { return b.dim(d); }, root.type);
     // The lowering's own compute_root (softmax row statistics) is a
     // schedule too; the autoscheduler decides instead.
     for (auto &[name, fn] : Halide::Internal::find_transitive_calls(out.function())) {

@@ -183,6 +183,9 @@ private:
     for (size_t k = 0; k < steps.size(); ++k) {
       if (steps[k].scans.empty()) {
         kernels.push_back(make_kernel(f, steps[k].members, in_slot));
+        for (ValueId v : steps[k].members) // results the fusion pass made co-outputs
+          if (is_result[v] && v != steps[k].members.back())
+            kernels.back().also.push_back(v);
       } else {
         Kernel loop;
         loop.function = &f;
@@ -195,7 +198,7 @@ private:
       for (ValueId v : kernels.back().inputs)
         last_use[v] = static_cast<int>(k);
     }
-    std::vector<int> in_place = in_place_updates(f, steps, kernels);
+    std::map<ValueId, int> in_place = in_place_updates(f, steps, kernels);
 
     std::vector<int> slot(n, -1);
     for (size_t i = 0; i < n; ++i) {
@@ -215,10 +218,12 @@ private:
       std::vector<ValueId> roots = steps[k].scans;
       if (roots.empty())
         roots = {kernels[k].nodes.back()};
-      for (ValueId root : roots) {
+      std::vector<ValueId> written = roots;
+      written.insert(written.end(), kernels[k].also.begin(), kernels[k].also.end());
+      for (ValueId root : written) {
         // Autoschedulers may recompute overlapping tails: no aliasing for them.
-        if (in_place[k] >= 0 && schedule_ == "manual") {
-          slot[root] = in_place[k];
+        if (in_place.count(root) && schedule_ == "manual") {
+          slot[root] = in_place.at(root);
           kernels[k].exact_tails = true;
         } else {
           slot[root] = take_slot(f.type(root), is_result[root], root, free, pool_);
@@ -227,6 +232,8 @@ private:
       KernelCall call{-1, {}, slot[roots[0]]};
       for (ValueId v : inputs)
         call.inputs.push_back(slot[v]);
+      for (ValueId v : kernels[k].also)
+        call.also.push_back(slot[v]);
       if (steps[k].scans.empty())
         call.kernel = intern_kernel(std::move(kernels[k]));
       else
@@ -761,14 +768,18 @@ private:
     return static_cast<int>(plan_.loops.size() - 1);
   }
 
-  /// For each step, the parameter slot its kernel may write in place, or -1.
-  std::vector<int> in_place_updates(const Function &f, const std::vector<Step> &steps,
-                                    const std::vector<Kernel> &kernels) {
-    std::vector<int> out(kernels.size(), -1);
-    std::map<ValueId, int> kernel_of_root;
+  /// The parameter slot each update may be written to in place by the
+  /// kernel that computes it (as its root or as a co-output).
+  std::map<ValueId, int> in_place_updates(const Function &f, const std::vector<Step> &steps,
+                                          const std::vector<Kernel> &kernels) {
+    std::map<ValueId, int> out;
+    std::map<ValueId, int> kernel_of_root; // of each output, co-outputs too
     for (size_t k = 0; k < kernels.size(); ++k)
-      if (steps[k].scans.empty())
+      if (steps[k].scans.empty()) {
         kernel_of_root[kernels[k].nodes.back()] = static_cast<int>(k);
+        for (ValueId v : kernels[k].also)
+          kernel_of_root[v] = static_cast<int>(k);
+      }
     std::set<ValueId> written;
     for (const Update &u : f.updates) {
       auto it = kernel_of_root.find(u.value);
@@ -795,7 +806,7 @@ private:
           safe = reads_pointwise(f, kernels[k], p);
       }
       if (safe)
-        out[k] = param_slot_.at(u.param);
+        out[u.value] = param_slot_.at(u.param);
     }
     return out;
   }

@@ -5,7 +5,8 @@
 //     first, in module order, shared by all functions; then each function's
 //     arguments and kernel outputs);
 //   - kernels: groups of IR nodes, each compiled to one Halide pipeline
-//     `int <symbol>(int32_t batch, halide_buffer_t *inputs..., halide_buffer_t *out)`;
+//     `int <symbol>(int32_t batch, halide_buffer_t *inputs..., halide_buffer_t *out,
+//     halide_buffer_t *also...)` (also: the co-outputs, Kernel::also);
 //     identical kernels (same nodes, types and target) share one symbol;
 //   - per function: the kernel calls in order, then the update copies.
 //
@@ -64,6 +65,12 @@ struct Kernel {
   const Function *function = nullptr;
   /// Nodes of `function`, in order; the last is the kernel's output.
   std::vector<ValueId> nodes;
+  /// Co-outputs: members besides the root that are written to slots of
+  /// their own too (an optimizer's new moment beside the new parameter it
+  /// feeds), of the root's type and on a pointwise path to it, so they are
+  /// computed on the root's loop nest (one Halide Tuple). The kernel's
+  /// arguments end with the root's buffer, then theirs, in this order.
+  std::vector<ValueId> also;
   /// Values read from slots, in the kernel's argument order.
   std::vector<ValueId> inputs;
   /// Content key: everything the compiled object depends on except the target.
@@ -103,6 +110,8 @@ struct KernelCall {
   /// The kernel runs at batch * batch_scale: a body kernel run once over
   /// all the steps of a loop, whose rows are the batch's rows at every step.
   int64_t batch_scale = 1;
+  /// Buffers of the kernel's co-outputs (Kernel::also), in order.
+  std::vector<int> also = {};
 };
 
 /// One time step of a slot along a scan's axis: the buffer a body reads or

@@ -124,6 +124,9 @@ public:
         if (users_[v].empty() || users_[v].back() != static_cast<ValueId>(i))
           users_[v].push_back(static_cast<ValueId>(i));
 
+    updated_.assign(n_, false);
+    for (const Update &u : f_.updates)
+      updated_[u.value] = true;
     group_.assign(n_, -1);
     pointwise_path_.assign(n_, false);
     for (size_t r = n_; r-- > 0;) {
@@ -131,7 +134,7 @@ public:
       Role role = role_of(f_.nodes[i]);
       if (role == Role::Leaf || (role == Role::Inline && !result[i] && !feeds_matmul(i)))
         continue;
-      if (result[i] || !join_consumer(i, role))
+      if (result[i] ? !join_as_co_output(i, role) : !join_consumer(i, role))
         new_group(i, role);
     }
     write_attrs();
@@ -200,6 +203,40 @@ private:
     return true;
   }
 
+  /// Whether every node of `v`'s kernel root's chain is elementwise
+  /// arithmetic (no concat, no pooling gradient: those are Pointwise for
+  /// fusion but not on one shape).
+  bool elementwise(ValueId v) const {
+    const Node &n = f_.nodes[v];
+    FusionClass c = op_fusion_class(n.op);
+    return std::strcmp(op_family(n.op), "Elementwise") == 0 &&
+           (c == FusionClass::Elementwise || c == FusionClass::Broadcast);
+  }
+
+  /// Puts result `i` in the kernel of its users as a co-output: a new
+  /// optimizer state (momentum, Adam's moments) computed in the kernel of
+  /// the parameter update that reads it, which writes both (one pass over
+  /// them instead of a pass writing the state and another reading it
+  /// back). Only updates, on the same shape as the kernel's elementwise
+  /// root and a pointwise path to it, so the one loop nest computes both.
+  bool join_as_co_output(ValueId i, Role role) {
+    if (!updated_[i] || role != Role::Pointwise || !elementwise(i))
+      return false;
+    std::vector<std::pair<ValueId, bool>> users;
+    effective_users(i, true, users);
+    if (users.empty() || group_[users[0].first] < 0)
+      return false;
+    ValueId root = groups_[group_[users[0].first]].root;
+    if (!elementwise(root) || f_.nodes[root].type != f_.nodes[i].type)
+      return false;
+    if (!join_consumer(i, role) || !pointwise_path_[i]) {
+      if (group_[i] >= 0) // joined, but not on a pointwise path: undo
+        group_[i] = -1;
+      return false;
+    }
+    return true;
+  }
+
   void new_group(ValueId i, Role role) {
     group_[i] = static_cast<int>(groups_.size());
     groups_.push_back({i, role == Role::MatMul});
@@ -230,6 +267,8 @@ private:
   size_t n_;
   std::vector<std::vector<ValueId>> users_;
   std::vector<int> group_;
+  /// The values of the function's updates (co-output candidates).
+  std::vector<bool> updated_;
   /// Whether every path from the node to its kernel's root is pointwise
   /// arithmetic on one shape (the matmul epilogue condition).
   std::vector<bool> pointwise_path_;

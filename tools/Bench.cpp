@@ -296,12 +296,12 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
   double compile_s = std::chrono::duration<double>(Clock::now() - t_compile).count();
   codegen::RunKernel realize = [&](const codegen::KernelCall &c,
                                    const std::vector<Halide::Buffer<>> &inputs,
-                                   Halide::Buffer<> &output) {
+                                   std::vector<Halide::Buffer<>> &outputs) {
     codegen::KernelPipeline &kp = kps[pipeline_of[c.kernel]];
     kp.batch.set(static_cast<int32_t>(batch * c.batch_scale));
     for (size_t i = 0; i < inputs.size(); ++i)
       kp.inputs[i].set(inputs[i]);
-    kp.pipeline.realize(output, target);
+    kp.pipeline.realize(Halide::Realization(outputs), target);
   };
   auto run = [&](const codegen::KernelCall &call) {
     codegen::run_call(plan, call, slots, batch, realize);
@@ -333,6 +333,8 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
       const codegen::Kernel &k = plan.kernels[call.kernel];
       flops = kernel_flops(k, batch);
       bytes = codegen::buffer_bytes(plan.slots[call.output].type, batch);
+      for (int s : call.also)
+        bytes += codegen::buffer_bytes(plan.slots[s].type, batch);
       for (int s : call.inputs)
         bytes += codegen::buffer_bytes(plan.slots[s].type, batch);
       ops = kernel_ops(k);

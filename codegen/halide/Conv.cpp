@@ -377,7 +377,7 @@ bool schedule_conv(const Node &n, Halide::Func out, const Halide::Target &target
   int vectors = (inner + w - 1) / w;
   int block = conv_block(op, vectors, blocked);
   // Static extents let the channel loops unroll: every dimension but N.
-  Halide::OutputImageParam buf = out.output_buffer();
+  Halide::OutputImageParam buf = out.output_buffers()[0];
   for (int d = 0; d < 4; ++d)
     if (int64_t e = n.type.shape[3 - d]; e != kBatch)
       buf.dim(d).set_bounds(0, int(e));

@@ -65,7 +65,7 @@ constexpr int64_t kParallelMin = 65536;
 /// kParallelMin elements, each counted `weight` times: the run-time
 /// condition of its parallel loops.
 Halide::Expr big_output(const Func &f, int64_t weight = 1) {
-  Halide::OutputImageParam buf = f.output_buffer();
+  Halide::OutputImageParam buf = f.output_buffers()[0];
   Halide::Expr n = Halide::Expr(weight);
   for (int d = 0; d < f.dimensions(); ++d)
     n = n * Halide::cast<int64_t>(buf.dim(d).extent());
@@ -273,7 +273,7 @@ constexpr int64_t kParallelMacs = int64_t(1) << 21;
 /// Whether the matmul accumulated by `acc` into `out` is worth a parallel
 /// loop at run time: M x P x K >= kParallelMacs.
 Halide::Expr matmul_is_big(Func out, Func acc) {
-  Halide::OutputImageParam buf = out.output_buffer();
+  Halide::OutputImageParam buf = out.output_buffers()[0];
   Halide::Expr k = acc.update().get_schedule().rvars()[0].extent;
   return Halide::cast<int64_t>(buf.dim(0).extent()) * Halide::cast<int64_t>(buf.dim(1).extent()) *
              Halide::cast<int64_t>(k) >=
@@ -289,7 +289,7 @@ void schedule_matmul(Func out, Func acc, int vw, bool exact, int64_t cols_extent
                      int64_t rows_extent) {
   MatmulBlock b = matmul_block(vw, cols_extent, rows_extent);
   Var j = out.args()[0], i = out.args()[1];
-  Halide::OutputImageParam buf = out.output_buffer();
+  Halide::OutputImageParam buf = out.output_buffers()[0];
   Halide::Expr full = buf.dim(0).extent() >= b.cols && buf.dim(1).extent() >= b.tile_rows;
   TailStrategy tail = exact ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards;
   tile_matmul_output(out.specialize(full && matmul_is_big(out, acc)), j, i, b, tail, true);
@@ -342,7 +342,7 @@ void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
                             int64_t cols_extent, bool rhs_packed) {
   int cols = panel_cols(vw);
   Var j = out.args()[0], i = out.args()[1];
-  Halide::OutputImageParam buf = out.output_buffer();
+  Halide::OutputImageParam buf = out.output_buffers()[0];
   Halide::Expr full = buf.dim(0).extent() >= cols && buf.dim(1).extent() >= kPanelRows;
   bool rows_parallel = cols_extent > 0 && cols_extent < 2 * cols;
   auto tile = [&](Stage s, TailStrategy tail, bool parallel) {

@@ -164,6 +164,11 @@ TEST_CASE("fusion groups the MLP train step into kernels", "[fusion]") {
     if (n.op == OpKind::MatMul && n.attrs.get_int(kKernelAttr, -1) == velocity)
       ++matmuls_there;
   CHECK(matmuls_there == 1);
+  // So does the update of the weights themselves: the new velocity is a
+  // co-output of the kernel whose root is the new weight, both in place.
+  CHECK(kernel_of(step, OpKind::Sub, "h.dense.w") == velocity);
+  CHECK(kernel_of(step, OpKind::Sub, "logits.dense.w") ==
+        kernel_of(step, OpKind::Mul, "logits.dense.w.velocity"));
   // Inline nodes carry no kernel; every other non-leaf node does.
   for (const Node &n : step.nodes) {
     bool leaf = n.op == OpKind::Arg || n.op == OpKind::Param;
@@ -172,8 +177,25 @@ TEST_CASE("fusion groups the MLP train step into kernels", "[fusion]") {
     CHECK(n.attrs.has(kKernelAttr) == (!leaf && !inline_node));
   }
   ModelPlan plan = plan_model(m, "host"), plain = plan_model(unfused(m), "host");
-  CHECK(function_plan(plan, "train_step").calls.size() == 14);
+  const FunctionPlan &fp = function_plan(plan, "train_step");
+  CHECK(fp.calls.size() == 10);
   CHECK(function_plan(plain, "train_step").calls.size() > 30);
+  // Each weight and bias update: one kernel writing the parameter (its
+  // root) and its velocity (the co-output), both into their own slots.
+  int co_output_calls = 0;
+  for (const KernelCall &c : fp.calls) {
+    const Kernel &k = plan.kernels[c.kernel];
+    REQUIRE(c.also.size() == k.also.size());
+    if (k.also.empty())
+      continue;
+    ++co_output_calls;
+    REQUIRE(k.also.size() == 1);
+    CHECK(k.exact_tails);
+    CHECK(plan.slots[c.output].role == "param");
+    CHECK(plan.slots[c.also[0]].name == plan.slots[c.output].name + ".velocity");
+    CHECK(k.function->type(k.also[0]) == k.function->type(k.nodes.back()));
+  }
+  CHECK(co_output_calls == 4);
 }
 
 TEST_CASE("IR with kernel attributes round-trips through text", "[fusion]") {
@@ -213,6 +235,16 @@ TEST_CASE("a CNN's fused train steps match the unfused ones and the interpreter"
   int64_t conv = kernel_of(step, OpKind::Conv2D);
   CHECK(kernel_of(step, OpKind::Relu) == conv);
   CHECK(kernel_of(step, OpKind::MaxPool2DGrad) == kernel_of(step, OpKind::Step));
+  // Adam's two moments are co-outputs of each parameter's update kernel.
+  for (const ParamDecl &p : m.params) {
+    if (p.kind != ParamKind::Param)
+      continue;
+    INFO("parameter " << p.name);
+    int64_t update = kernel_of(step, OpKind::Sub, p.name);
+    CHECK(update >= 0);
+    CHECK(kernel_of(step, OpKind::Mul, p.name + ".exp_avg") == update);
+    CHECK(kernel_of(step, OpKind::Mul, p.name + ".exp_avg_sq") == update);
+  }
   Module plain_module = unfused(m); // JitModel keeps a reference
   JitModel fused_jit(m), plain_jit(plain_module);
   ParamStore interp = init_params(m, 4), fused = interp, plain = interp;

@@ -804,11 +804,37 @@ private:
         const auto &in = kernels[k].inputs;
         if (safe && std::find(in.begin(), in.end(), p) != in.end())
           safe = reads_pointwise(f, kernels[k], p);
+        // A kernel stores its outputs in order, root first, element by
+        // element: an output stored after this one must not read the
+        // value this one overwrites (weight decay: v' = mu v + g + wd w
+        // after w').
+        const std::vector<ValueId> &also = kernels[k].also;
+        auto later = u.value == kernels[k].nodes.back()
+                         ? also.begin()
+                         : std::find(also.begin(), also.end(), u.value) + 1;
+        for (; later < also.end() && safe; ++later)
+          safe = !expression_reads(f, kernels[k], *later, p);
       }
       if (safe)
         out[u.value] = param_slot_.at(u.param);
     }
     return out;
+  }
+
+  /// Whether kernel `k`'s value `v`, computed from its members, reads `p`.
+  static bool expression_reads(const Function &f, const Kernel &k, ValueId v, ValueId p) {
+    std::vector<ValueId> work = {v};
+    std::set<ValueId> seen;
+    while (!work.empty()) {
+      ValueId x = work.back();
+      work.pop_back();
+      if (x == p)
+        return true;
+      bool member = std::find(k.nodes.begin(), k.nodes.end(), x) != k.nodes.end();
+      if (member && seen.insert(x).second)
+        work.insert(work.end(), f.node(x).operands.begin(), f.node(x).operands.end());
+    }
+    return false;
   }
 
   /// Returns the slot of temporary `v` to the free list (results and leaves

@@ -203,9 +203,9 @@ private:
     return true;
   }
 
-  /// Whether every node of `v`'s kernel root's chain is elementwise
-  /// arithmetic (no concat, no pooling gradient: those are Pointwise for
-  /// fusion but not on one shape).
+  /// Whether `v` is elementwise (or broadcasting) arithmetic: not a concat
+  /// or a pooling gradient, which are Pointwise for fusion but change the
+  /// shape.
   bool elementwise(ValueId v) const {
     const Node &n = f_.nodes[v];
     FusionClass c = op_fusion_class(n.op);

@@ -16,6 +16,7 @@
 #include "frontend/Frontend.h"
 #include "ir/Printer.h"
 #include "passes/Pipeline.h"
+#include "runtime/CliChecks.h"
 #include "tools/Driver.h"
 
 #include <CLI/CLI.hpp>
@@ -119,9 +120,12 @@ int main(int argc, char **argv) {
                     "manual (default), adams2019, li2018, mullapudi2016, or all (side by side)")
       ->check(CLI::IsMember({"manual", "adams2019", "li2018", "mullapudi2016", "all"}));
   bench->add_option("--function", bench_opts.function, "function to time (default: train_step)");
-  bench->add_option("--batch", bench_opts.batch, "batch size (default: the train block's)");
-  bench->add_option("--reps", bench_opts.reps, "timed samples per kernel (default 15)");
-  bench->add_option("--threads", bench_opts.threads, "Halide threads (default: all cores)");
+  bench->add_option("--batch", bench_opts.batch, "batch size (default: the train block's)")
+      ->check(netc::cli::kPositive);
+  bench->add_option("--reps", bench_opts.reps, "timed samples per kernel (default 15)")
+      ->check(netc::cli::kPositive);
+  bench->add_option("--threads", bench_opts.threads, "Halide threads (default: all cores)")
+      ->check(netc::cli::kPositive);
   bench->add_option("--target", bench_opts.target, "Halide target (default host)");
 
   // netc train
@@ -129,13 +133,16 @@ int main(int argc, char **argv) {
   InterpTrainOptions topts;
   CLI::App *train = app.add_subcommand("train", "train the model with the reference interpreter");
   add_common(train, train_flags);
-  train->add_option("--epochs", topts.epochs, "epochs (default: the train block's)");
-  train->add_option("--batch", topts.batch, "batch size");
-  train->add_option("--lr", topts.lr, "learning rate");
+  train->add_option("--epochs", topts.epochs, "epochs (default: the train block's)")
+      ->check(netc::cli::kNonNegative);
+  train->add_option("--batch", topts.batch, "batch size")->check(netc::cli::kPositive);
+  train->add_option("--lr", topts.lr, "learning rate")->check(netc::cli::kFinite);
   train->add_option("--seed", topts.seed, "random seed");
-  train->add_option("--limit", topts.limit, "use only the first N training examples");
+  train->add_option("--limit", topts.limit, "use only the first N training examples")
+      ->check(netc::cli::kPositive);
   train->add_option("--validate-limit", topts.validate_limit,
-                    "use only the first N held-out examples");
+                    "use only the first N held-out examples")
+      ->check(netc::cli::kPositive);
 
   try {
     app.parse(argc, argv);

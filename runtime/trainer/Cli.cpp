@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/trainer/Cli.h"
 
+#include "runtime/CliChecks.h"
+
 #include "runtime/Dataset.h"
 #include "runtime/Idx.h"
 #include "runtime/Inputs.h"
@@ -552,40 +554,34 @@ int run_info(const Context &c) {
 //===----------------------------------------------------------------------===//
 
 void add_common(CLI::App *cmd, Options &o) {
-  cmd->add_option("--batch", o.batch, "examples per batch (default: the train block's)")->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", o.threads, "Halide worker threads")->check(CLI::PositiveNumber);
-  cmd->add_option("--limit", o.limit, "use only the first N examples")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o.batch, "examples per batch (default: the train block's)")->check(netc::cli::kPositive);
+  cmd->add_option("--threads", o.threads, "Halide worker threads")->check(netc::cli::kPositive);
+  cmd->add_option("--limit", o.limit, "use only the first N examples")->check(netc::cli::kPositive);
 }
 
 void add_train(CLI::App &app, Options &o) {
   CLI::App *t = app.add_subcommand("train", "train the model; checkpoint at every epoch end");
   add_common(t, o);
-  t->add_option("--epochs", o.epochs, "epochs to train (default: the train block's)")->check(CLI::NonNegativeNumber);
+  t->add_option("--epochs", o.epochs, "epochs to train (default: the train block's)")->check(netc::cli::kNonNegative);
   t->add_option("--lr", o.lr, "learning rate (written into the optimizer state `lr`)")
-      ->check(CLI::Validator(
-          [](std::string &s) {
-            char *end = nullptr;
-            double v = std::strtod(s.c_str(), &end);
-            return end != s.c_str() && *end == 0 && std::isfinite(v) ? std::string() : "must be a finite number";
-          },
-          "FLOAT"));
+      ->check(netc::cli::kFinite);
   t->add_option("--seed", o.seed, "seed for initialisation and shuffling");
   t->add_option("--data", o.data, "training images and labels (IDX, optionally .gz)")->expected(2);
   t->add_option("--validate", o.validate, "held-out images and labels")->expected(2);
   t->add_option("--validate-limit", o.validate_limit, "use only the first N held-out examples")
-      ->check(CLI::PositiveNumber);
+      ->check(netc::cli::kPositive);
   t->add_option("--checkpoint", o.checkpoint, "where to save (default: <model>.safetensors)");
   t->add_flag("--no-checkpoint", o.no_checkpoint, "save no checkpoint");
   t->add_option("--resume", o.resume, "continue from this checkpoint's epoch and step");
   t->add_option("--save-every-steps", o.save_every_steps, "also checkpoint every N steps")
-      ->check(CLI::NonNegativeNumber);
-  t->add_option("--max-steps", o.max_steps, "stop (and checkpoint) at global step N")->check(CLI::NonNegativeNumber);
+      ->check(netc::cli::kNonNegative);
+  t->add_option("--max-steps", o.max_steps, "stop (and checkpoint) at global step N")->check(netc::cli::kNonNegative);
   t->add_option("--metrics", o.metrics, "append JSON lines: one per epoch (and per --log-every steps)");
   t->add_option("--log-every", o.log_every, "with --metrics, also log the loss every N steps")
-      ->check(CLI::NonNegativeNumber);
+      ->check(netc::cli::kNonNegative);
   t->add_option("--keep-best", o.keep_best, "also checkpoint here whenever the held-out loss improves");
   t->add_option("--patience", o.patience, "stop after K epochs without held-out improvement")
-      ->check(CLI::NonNegativeNumber);
+      ->check(netc::cli::kNonNegative);
   t->add_flag("--no-augment", o.no_augment, "train without the train block's `augment` list");
   t->add_flag("-q,--quiet", o.quiet, "print only errors");
 }
@@ -607,25 +603,25 @@ void add_eval_predict_info(CLI::App &app, Options &o) {
   plot->add_option("-o,--output", o.output, "PNG to write")->required();
   CLI::App *s = app.add_subcommand("sample", "generate text from a language model trained on text(...) data");
   s->add_option("--checkpoint", o.checkpoint, "parameters to use (default: <model>.safetensors)");
-  s->add_option("--length", o.sample.length, "tokens to generate (default 300)")->check(CLI::NonNegativeNumber);
+  s->add_option("--length", o.sample.length, "tokens to generate (default 300)")->check(netc::cli::kNonNegative);
   s->add_option("--temperature", o.sample.temperature, "sharpen (< 1) or flatten (> 1) the distribution (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(netc::cli::kPositiveReal);
   s->add_option("--seed", o.sample.seed, "seed of the draws (default 0)");
   s->add_option("--prime", o.sample.prime, "text to start from (default: none, a document start)");
-  s->add_option("--threads", o.threads, "Halide worker threads")->check(CLI::PositiveNumber);
+  s->add_option("--threads", o.threads, "Halide worker threads")->check(netc::cli::kPositive);
 }
 
 void add_pictures(CLI::App &app, Options &o) {
   PictureRequest &r = o.picture;
   auto common = [&](CLI::App *cmd, bool data) {
     cmd->add_option("--checkpoint", o.checkpoint, "parameters to use (default: <model>.safetensors)");
-    cmd->add_option("--threads", o.threads, "Halide worker threads")->check(CLI::PositiveNumber);
+    cmd->add_option("--threads", o.threads, "Halide worker threads")->check(netc::cli::kPositive);
     if (data) {
       cmd->add_option("--input", o.inputs, "images [and labels] (IDX, optionally .gz); default: the held-out set")
           ->expected(1, 2);
       cmd->add_option("--batch", o.batch, "examples per call (default: the train block's)")
-          ->check(CLI::PositiveNumber);
-      cmd->add_option("--limit", o.limit, "use only the first N examples")->check(CLI::PositiveNumber);
+          ->check(netc::cli::kPositive);
+      cmd->add_option("--limit", o.limit, "use only the first N examples")->check(netc::cli::kPositive);
     }
     return cmd;
   };

@@ -335,6 +335,15 @@ TEST_CASE("trainer CLI: usage errors exit 2, data and checkpoint errors exit 1",
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
            {"train", "--bogus"}, {"train", "--batch", "0"}, {"train", "--lr", "nan"}, {}, {"predict", "--input", "x"}})
     CHECK(cli(ws, args).code == 2);
+  // Counts are checked with messages that say what they must be.
+  CliResult count = cli(ws, {"train", "--batch", "0"});
+  CHECK_THAT(count.err, Catch::StartsWith("--batch: must be a positive whole number, got 0"));
+  count = cli(ws, {"train", "--epochs", "-1"});
+  CHECK(count.code == 2);
+  CHECK_THAT(count.err, Catch::StartsWith("--epochs: must be a whole number, 0 or more, got -1"));
+  count = cli(ws, {"train", "--threads", "2.5"});
+  CHECK(count.code == 2);
+  CHECK_THAT(count.err, Catch::StartsWith("--threads: must be a positive whole number, got 2.5"));
   CliResult help = cli(ws, {"train", "--help"});
   CHECK(help.code == 0);
   CHECK_THAT(help.out, Catch::Contains("--save-every-steps"));

@@ -104,7 +104,9 @@ std::string kernel_ops(const codegen::Kernel &k) {
       continue;
     s += (s.empty() ? "" : "+") + std::string(op_name(n.op));
   }
-  return s;
+  // A kernel of inline values only (a scan's initial state, a filled
+  // constant): named by its root.
+  return s.empty() ? std::string(op_name(k.function->node(k.nodes.back()).op)) : s;
 }
 
 /// "mlp.net:3" for a node's location, or "-".

@@ -57,6 +57,21 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+/// Why `output` cannot be written (its directory is missing or read-only,
+/// or it names a directory), or "" when it can: said before any kernel is
+/// compiled, not as a linker failure after.
+std::string unwritable(const std::string &output) {
+  std::error_code ec;
+  fs::path out(output), dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+  if (fs::is_directory(out, ec))
+    return "cannot write " + output + ": it is a directory";
+  if (!fs::is_directory(dir, ec))
+    return "cannot write " + output + ": no directory " + dir.string();
+  if (::access(dir.c_str(), W_OK) != 0)
+    return "cannot write " + output + ": directory " + dir.string() + " is not writable";
+  return "";
+}
+
 } // namespace
 
 bool build_trainer(const Module &m, const BuildOptions &opts, Diagnostics &diag, std::ostream &out) {
@@ -75,6 +90,12 @@ bool build_trainer(const Module &m, const BuildOptions &opts, Diagnostics &diag,
   if (std::string why = codegen_unsupported(m, &where); !why.empty()) {
     diag.error(where, why);
     return false;
+  }
+  if (opts.emit != "halide" && opts.emit != "llvm") {
+    if (std::string why = unwritable(opts.output); !why.empty()) {
+      diag.error(Loc{}, why);
+      return false;
+    }
   }
   ModelPlan plan = plan_model(m, target->to_string(), opts.schedule);
 

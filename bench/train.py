@@ -258,7 +258,8 @@ def main(argv=None):
             print(f"JAX {version} ({jax_py}): the whole train step under jax.jit, XLA CPU")
         else:
             print("JAX peer skipped: " + ("--jax-python none" if args.jax_python == "none" else
-                                          f"{args.jax_python or 'no Python here'} cannot import jax "
+                                          (f"{args.jax_python} cannot import jax " if args.jax_python
+                                           else "no Python on PATH can import jax ") +
                                           "(python3 -m pip install jax)"))
         tc_py = peer_python(args.compile_python, "import torch; torch.compile")
         if tc_py:
@@ -269,7 +270,8 @@ def main(argv=None):
         else:
             print("torch.compile peer skipped: " + (
                 "--compile-python none" if args.compile_python == "none" else
-                f"{args.compile_python or 'no Python here'} has no PyTorch 2 "
+                (f"{args.compile_python} has no PyTorch 2 " if args.compile_python else
+                 "no Python on PATH has PyTorch 2 (give one with --compile-python) ") +
                 "(python3 -m pip install torch; see bench/README.md)"))
         images = f"{args.limit:,}" if args.limit else "all 60,000"
         print(f"training: {args.epochs} epoch(s) of {images} Fashion-MNIST images, "

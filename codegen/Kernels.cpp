@@ -145,8 +145,10 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     out = hl::lower_concat_root(root.type, root.attrs.get_int("axis"), concat_pieces(f, k, values));
   if (!k.also.empty()) {
     // The root and its co-outputs (same type) as one Tuple-valued Func: one
-    // loop nest computes every element of all of them, each reading its
-    // inputs before any is stored (so in-place outputs stay pointwise).
+    // loop nest computes all of them at each point and stores them in
+    // order, root first, each store with its own loads; so the plan keeps
+    // an output out of place when an output stored after it reads what it
+    // would overwrite (Plan.cpp, in_place_updates).
     std::vector<Halide::Var> v = hl::make_vars(root.type.rank());
     std::vector<Halide::Expr> elems = {out(v)};
     for (ValueId c : k.also)

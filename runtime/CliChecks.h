@@ -29,25 +29,23 @@ inline CLI::Validator count_at_least(long long least, const std::string &what) {
       "INT");
 }
 
-/// Any finite number (a learning rate: not nan, not inf).
-inline const CLI::Validator kFinite = CLI::Validator(
-    [](std::string &s) {
-      char *end = nullptr;
-      double v = std::strtod(s.c_str(), &end);
-      bool ok = end != s.c_str() && *end == 0 && std::isfinite(v);
-      return ok ? std::string() : "must be a finite number, got " + s;
-    },
-    "FLOAT");
+/// A finite number for which `ok` holds, else "must be <what>, got <s>".
+inline CLI::Validator real_where(bool (*ok)(double), const std::string &what) {
+  return CLI::Validator(
+      [ok, what](std::string &s) {
+        char *end = nullptr;
+        double v = std::strtod(s.c_str(), &end);
+        bool good = end != s.c_str() && *end == 0 && std::isfinite(v) && ok(v);
+        return good ? std::string() : "must be " + what + ", got " + s;
+      },
+      "FLOAT");
+}
 
+/// Any finite number (a learning rate: not nan, not inf).
+inline const CLI::Validator kFinite = real_where([](double) { return true; }, "a finite number");
 /// A finite number above 0 (a sampling temperature).
-inline const CLI::Validator kPositiveReal = CLI::Validator(
-    [](std::string &s) {
-      char *end = nullptr;
-      double v = std::strtod(s.c_str(), &end);
-      bool ok = end != s.c_str() && *end == 0 && std::isfinite(v) && v > 0;
-      return ok ? std::string() : "must be a number above 0, got " + s;
-    },
-    "FLOAT");
+inline const CLI::Validator kPositiveReal =
+    real_where([](double v) { return v > 0; }, "a number above 0");
 
 /// 1, 2, 3, ...: a batch size, a thread count, a repetition count.
 inline const CLI::Validator kPositive = count_at_least(1, "a positive whole number");

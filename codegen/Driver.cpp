@@ -111,10 +111,7 @@ private:
     if (call.batch_scale != 1)
       batch = b_.CreateMul(batch_, b_.getInt32(static_cast<uint32_t>(call.batch_scale)));
     std::vector<llvm::Value *> args = {batch};
-    for (int s : call.inputs)
-      args.push_back(buffer(s));
-    args.push_back(buffer(call.output));
-    for (int b : call.also)
+    for (int b : call.buffers())
       args.push_back(buffer(b));
     llvm::Value *r = b_.CreateCall(kernels_[static_cast<size_t>(call.kernel)], args);
     auto *next = llvm::BasicBlock::Create(ctx_, "k" + std::to_string(++calls_), fn_, fail_);
@@ -211,10 +208,7 @@ private:
     std::vector<int> used;
     for (const auto *calls : {&loop.calls, &loop.after})
       for (const KernelCall &c : *calls) {
-        std::vector<int> bufs = c.inputs;
-        bufs.push_back(c.output);
-        bufs.insert(bufs.end(), c.also.begin(), c.also.end());
-        for (int b : bufs)
+        for (int b : c.buffers())
           if (is_view(b) && std::find(used.begin(), used.end(), view_index(b)) == used.end())
             used.push_back(view_index(b));
       }

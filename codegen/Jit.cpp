@@ -57,10 +57,7 @@ void point_views(const ModelPlan &plan, const ScanLoop &loop, const std::vector<
                  int64_t k, std::vector<Halide::Buffer<>> &slots, int64_t batch,
                  std::map<int, Halide::Buffer<>> &views) {
   for (const KernelCall &c : calls) {
-    std::vector<int> bufs = c.inputs;
-    bufs.push_back(c.output);
-    bufs.insert(bufs.end(), c.also.begin(), c.also.end());
-    for (int b : bufs) {
+    for (int b : c.buffers()) {
       if (!is_view(b))
         continue;
       const View &v = plan.views[static_cast<size_t>(view_index(b))];
@@ -83,8 +80,8 @@ void run_one(const KernelCall &c, std::vector<Halide::Buffer<>> &slots,
   std::vector<Halide::Buffer<>> inputs;
   for (int b : c.inputs)
     inputs.push_back(resolve(b, slots, views));
-  std::vector<Halide::Buffer<>> outputs = {resolve(c.output, slots, views)};
-  for (int b : c.also)
+  std::vector<Halide::Buffer<>> outputs;
+  for (int b : c.outputs())
     outputs.push_back(resolve(b, slots, views));
   run(c, inputs, outputs);
 }

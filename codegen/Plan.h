@@ -112,6 +112,19 @@ struct KernelCall {
   int64_t batch_scale = 1;
   /// Buffers of the kernel's co-outputs (Kernel::also), in order.
   std::vector<int> also = {};
+
+  /// The buffers the kernel writes: its output, then its co-outputs.
+  std::vector<int> outputs() const {
+    std::vector<int> out = {output};
+    out.insert(out.end(), also.begin(), also.end());
+    return out;
+  }
+  /// Every buffer, in the kernel's argument order: inputs, then outputs().
+  std::vector<int> buffers() const {
+    std::vector<int> all = inputs, out = outputs();
+    all.insert(all.end(), out.begin(), out.end());
+    return all;
+  }
 };
 
 /// One time step of a slot along a scan's axis: the buffer a body reads or

@@ -334,10 +334,7 @@ double bench_schedule(const Module &m, const SourceManager &sm, const BenchOptio
     } else {
       const codegen::Kernel &k = plan.kernels[call.kernel];
       flops = kernel_flops(k, batch);
-      bytes = codegen::buffer_bytes(plan.slots[call.output].type, batch);
-      for (int s : call.also)
-        bytes += codegen::buffer_bytes(plan.slots[s].type, batch);
-      for (int s : call.inputs)
+      for (int s : call.buffers())
         bytes += codegen::buffer_bytes(plan.slots[s].type, batch);
       ops = kernel_ops(k);
       source = where(sm, k.function->node(k.nodes.back()).loc);

@@ -14,7 +14,7 @@ namespace {
 
 /// Bumped whenever the Halide lowering or schedules change what a kernel
 /// compiles to, so cached objects from older netc builds are not reused.
-constexpr const char *kCodegenVersion = "netc-codegen-6";
+constexpr const char *kCodegenVersion = "netc-codegen-7";
 
 bool inlinable(OpKind k) { return k == OpKind::Constant || k == OpKind::BatchSize; }
 
@@ -115,6 +115,33 @@ std::vector<std::vector<ValueId>> kernel_groups(const Function &f,
   for (const auto &g : groups)
     NETC_ASSERT(!g.empty(), "@" + f.name + ": kernel numbers must be dense");
   return groups;
+}
+
+std::vector<bool> co_outputs(const Function &f, const std::vector<std::vector<ValueId>> &groups,
+                             const std::vector<bool> &is_result) {
+  size_t n = f.nodes.size();
+  std::vector<int> group(n, -1);
+  for (size_t g = 0; g < groups.size(); ++g)
+    for (ValueId v : groups[g])
+      group[v] = static_cast<int>(g);
+  std::vector<std::vector<ValueId>> users(n);
+  for (size_t i = 0; i < n; ++i)
+    for (ValueId o : f.nodes[i].operands)
+      users[o].push_back(static_cast<ValueId>(i));
+  // Whether a kernel other than `g` reads `v`, looking through inline nodes.
+  auto read_outside = [&](auto &self, ValueId v, int g) -> bool {
+    for (ValueId u : users[v]) {
+      if (group[u] < 0 ? self(self, u, g) : group[u] != g)
+        return true;
+    }
+    return false;
+  };
+  std::vector<bool> out(n, false);
+  for (size_t g = 0; g < groups.size(); ++g)
+    for (ValueId v : groups[g])
+      out[v] = v != groups[g].back() &&
+               (is_result[v] || read_outside(read_outside, v, static_cast<int>(g)));
+  return out;
 }
 
 Kernel make_kernel(const Function &f, const std::vector<ValueId> &members,

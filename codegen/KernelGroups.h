@@ -38,6 +38,12 @@ std::vector<std::pair<ValueId, int64_t>> concat_parts(const Function &body, cons
 std::vector<std::vector<ValueId>> kernel_groups(const Function &f,
                                                 const std::vector<bool> &is_result);
 
+/// Which members of `groups` (kernel_groups' answer) are co-outputs
+/// (Kernel::also): not the root, but a result or read by another kernel
+/// (directly, or through inline nodes it recomputes).
+std::vector<bool> co_outputs(const Function &f, const std::vector<std::vector<ValueId>> &groups,
+                             const std::vector<bool> &is_result);
+
 /// A kernel from its members: the inline nodes they read are added (and
 /// recomputed here); values in slots become its inputs, in first-use order.
 Kernel make_kernel(const Function &f, const std::vector<ValueId> &members,

@@ -39,6 +39,7 @@ void time_major_slots(ModelPlan &plan); // below, after the Planner
 struct Step {
   std::vector<ValueId> members; // a kernel's nodes (its root last)
   std::vector<ValueId> scans;   // a loop: its sibling scans, in order
+  std::vector<ValueId> also = {}; // the kernel's co-outputs, in order
 };
 
 bool same_loop(const Node &a, const Node &b) {
@@ -131,9 +132,11 @@ private:
   std::vector<Step> steps_of(const Function &f, const std::vector<bool> &is_result,
                              std::vector<bool> &in_slot) {
     std::vector<std::vector<ValueId>> groups = kernel_groups(f, is_result);
+    std::vector<bool> co_output = co_outputs(f, groups, is_result);
     in_slot.assign(f.nodes.size(), false);
     for (const auto &g : groups)
-      in_slot[g.back()] = true;
+      for (ValueId v : g)
+        in_slot[v] = v == g.back() || co_output[v];
     for (size_t i = 0; i < f.nodes.size(); ++i)
       if (is_leaf(f.nodes[i]))
         in_slot[i] = true;
@@ -153,7 +156,11 @@ private:
     for (auto &g : groups) {
       const Node &root = f.node(g.back());
       if (root.op != OpKind::Scan) {
-        steps.push_back({std::move(g), {}});
+        std::vector<ValueId> also;
+        for (ValueId v : g)
+          if (co_output[v])
+            also.push_back(v);
+        steps.push_back({std::move(g), {}, std::move(also)});
         continue;
       }
       NETC_ASSERT(g.size() == 1, "@" + f.name + ": a scan shares its kernel");
@@ -183,9 +190,7 @@ private:
     for (size_t k = 0; k < steps.size(); ++k) {
       if (steps[k].scans.empty()) {
         kernels.push_back(make_kernel(f, steps[k].members, in_slot));
-        for (ValueId v : steps[k].members) // results the fusion pass made co-outputs
-          if (is_result[v] && v != steps[k].members.back())
-            kernels.back().also.push_back(v);
+        kernels.back().also = steps[k].also;
       } else {
         Kernel loop;
         loop.function = &f;
@@ -408,8 +413,11 @@ private:
     Joins out;
     out.gone.assign(kernels.size(), false);
     std::map<ValueId, size_t> kernel_of;
-    for (size_t k = 0; k < kernels.size(); ++k)
+    for (size_t k = 0; k < kernels.size(); ++k) {
       kernel_of[kernels[k].nodes.back()] = k;
+      for (ValueId v : kernels[k].also)
+        kernel_of[v] = k;
+    }
     auto is_target = [&](ValueId v) {
       return std::any_of(targets.begin(), targets.end(),
                          [&](const Target &t) { return t.value == v; });
@@ -421,7 +429,7 @@ private:
       });
       std::set<ValueId> joins;
       std::vector<std::pair<ValueId, int64_t>> parts = concat_parts(body, kernels[k], &joins);
-      bool ok = !sunk[k] && target != targets.end() && !parts.empty();
+      bool ok = !sunk[k] && target != targets.end() && !parts.empty() && kernels[k].also.empty();
       std::vector<ValueId> inside; // the kernel's other members: one part's
       for (ValueId v : kernels[k].nodes)
         if (!joins.count(v))
@@ -604,6 +612,7 @@ private:
     for (size_t k = 0; k < steps.size(); ++k) {
       NETC_ASSERT(steps[k].scans.empty(), "@" + body.name + ": a scan inside a scan's body");
       kernels.push_back(make_kernel(body, steps[k].members, in_slot));
+      kernels.back().also = steps[k].also;
       for (ValueId v : kernels.back().inputs)
         last_use[v] = static_cast<int>(k);
     }
@@ -638,7 +647,7 @@ private:
         continue;
       // Loop-invariant: a kernel of parameters (and of such kernels) runs
       // once before the loop, into a slot that lives through it.
-      bool invariant = !body.type(root).has_batch();
+      bool invariant = !body.type(root).has_batch() && kernels[k].also.empty();
       for (ValueId v : kernels[k].inputs)
         invariant = invariant && invariant_value[v];
       if (invariant && !has_buffer[root]) {
@@ -661,29 +670,34 @@ private:
         continue;
       }
       // A stacked output (the new state first) is written straight into its
-      // view; other values take slots of the bodies' pool.
-      for (Target &t : targets)
-        if (!has_buffer[root] && !t.sum && !t.written && t.value == root) {
-          buffer[root] = t.buffer;
-          has_buffer[root] = t.written = true;
-          stacked_slot[root] = plan_.views[static_cast<size_t>(view_index(t.buffer))].slot;
+      // view, a part of a joined one into its columns; other values take
+      // slots of the bodies' pool. So are the kernel's co-outputs.
+      std::vector<ValueId> written = {root};
+      written.insert(written.end(), kernels[k].also.begin(), kernels[k].also.end());
+      for (ValueId w : written) {
+        for (Target &t : targets)
+          if (!has_buffer[w] && !t.sum && !t.written && t.value == w) {
+            buffer[w] = t.buffer;
+            has_buffer[w] = t.written = true;
+            stacked_slot[w] = plan_.views[static_cast<size_t>(view_index(t.buffer))].slot;
+          }
+        if (auto part = part_of.find(w); part != part_of.end()) {
+          const auto &[join, column] = part->second;
+          buffer[w] = column_view(buffer[join], column, body.type(w));
+          has_buffer[w] = true;
         }
-      if (auto part = part_of.find(root); part != part_of.end()) {
-        const auto &[join, column] = part->second;
-        buffer[root] = column_view(buffer[join], column, body.type(root));
-        has_buffer[root] = true;
-      }
-      if (!has_buffer[root] && stack[root]) {
-        TensorType stacked = body.type(root);
-        stacked.shape.insert(stacked.shape.begin() + axis, loop.steps);
-        stacked_slot[root] = take_slot(stacked, false, root, free, pool_);
-        stack_temps.push_back(stacked_slot[root]);
-        buffer[root] = add_view(stacked_slot[root], axis, 0, -1);
-        has_buffer[root] = true;
-      }
-      if (!has_buffer[root]) {
-        buffer[root] = take_slot(body.type(root), is_result[root], root, body_free, body_pool_);
-        has_buffer[root] = true;
+        if (!has_buffer[w] && stack[w]) {
+          TensorType stacked = body.type(w);
+          stacked.shape.insert(stacked.shape.begin() + axis, loop.steps);
+          stacked_slot[w] = take_slot(stacked, false, w, free, pool_);
+          stack_temps.push_back(stacked_slot[w]);
+          buffer[w] = add_view(stacked_slot[w], axis, 0, -1);
+          has_buffer[w] = true;
+        }
+        if (!has_buffer[w]) {
+          buffer[w] = take_slot(body.type(w), is_result[w], w, body_free, body_pool_);
+          has_buffer[w] = true;
+        }
       }
       std::vector<ValueId> inputs = kernels[k].inputs;
       // A loop-invariant right operand of the kernel's matmul is packed
@@ -696,6 +710,8 @@ private:
       KernelCall call{intern_kernel(kernels[k]), {}, buffer[root]};
       for (ValueId v : inputs)
         call.inputs.push_back(buffer[v]);
+      for (ValueId v : kernels[k].also)
+        call.also.push_back(buffer[v]);
       if (packed >= 0) {
         int from = call.inputs[static_cast<size_t>(packed)];
         auto it = packed_slot_.find(from);
@@ -717,8 +733,9 @@ private:
       for (ValueId v : inputs)
         if (last_use[v] == static_cast<int>(k) && !is_view(buffer[v]))
           release(body, v, buffer, is_result, body_free);
-      if (last_use[root] < 0 && !is_view(buffer[root]))
-        release(body, root, buffer, is_result, body_free);
+      for (ValueId w : written)
+        if (last_use[w] < 0 && !is_view(buffer[w]))
+          release(body, w, buffer, is_result, body_free);
     }
     // Outputs no kernel wrote in place (an argument returned as it is, a
     // value two outputs share, a sum not run after the loop): copied into

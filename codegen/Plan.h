@@ -67,9 +67,11 @@ struct Kernel {
   std::vector<ValueId> nodes;
   /// Co-outputs: members besides the root that are written to slots of
   /// their own too (an optimizer's new moment beside the new parameter it
-  /// feeds), of the root's type and on a pointwise path to it, so they are
-  /// computed on the root's loop nest (one Halide Tuple). The kernel's
-  /// arguments end with the root's buffer, then theirs, in this order.
+  /// feeds; an LSTM step's gates beside its new hidden state, which later
+  /// kernels or a stacked output read), of the root's type and on a
+  /// pointwise path to it, so they are computed on the root's loop nest
+  /// (one Halide Tuple). The kernel's arguments end with the root's
+  /// buffer, then theirs, in node order (KernelGroups.h, co_outputs).
   std::vector<ValueId> also;
   /// Values read from slots, in the kernel's argument order.
   std::vector<ValueId> inputs;

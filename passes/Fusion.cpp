@@ -109,7 +109,9 @@ bool fusable(Role p, Role c, bool direct) {
 
 class Fuser {
 public:
-  explicit Fuser(Function &f) : f_(f), n_(f.nodes.size()) {}
+  /// `scan_body`: `f` is the body of a scan, whose outputs are stacked over
+  /// the steps.
+  Fuser(Function &f, bool scan_body) : f_(f), n_(f.nodes.size()), scan_body_(scan_body) {}
 
   void run() {
     std::vector<bool> result(n_, false);
@@ -129,12 +131,18 @@ public:
       updated_[u.value] = true;
     group_.assign(n_, -1);
     pointwise_path_.assign(n_, false);
+    output_join_.assign(n_, false);
     for (size_t r = n_; r-- > 0;) {
       ValueId i = static_cast<ValueId>(r);
       Role role = role_of(f_.nodes[i]);
+      output_join_[i] = scan_body_ && joins_last_axis(i) &&
+                        (result[i] || std::all_of(users_[i].begin(), users_[i].end(),
+                                                  [&](ValueId u) { return output_join_[u]; }));
       if (role == Role::Leaf || (role == Role::Inline && !result[i] && !feeds_matmul(i)))
         continue;
-      if (result[i] ? !join_as_co_output(i, role) : !join_consumer(i, role))
+      bool joined = result[i] ? join_as_co_output(i, role)
+                              : join_consumer(i, role) || join_as_shared(i, role);
+      if (!joined)
         new_group(i, role);
     }
     write_attrs();
@@ -176,11 +184,26 @@ private:
     }
   }
 
+  /// A concat along the last axis (a join of parts side by side).
+  bool joins_last_axis(ValueId v) const {
+    const Node &n = f_.nodes[v];
+    return n.op == OpKind::Concat && n.attrs.get_int("axis") == n.type.rank() - 1;
+  }
+
   /// Puts `i` in the kernel of its users when the rules allow it.
   bool join_consumer(ValueId i, Role role) {
     std::vector<std::pair<ValueId, bool>> users;
     effective_users(i, true, users);
     if (users.empty())
+      return false;
+    // A part of a scan body's output joined along the last axis is written
+    // straight into its columns of the stacked output by its own kernel
+    // (codegen/Plan.cpp, joins_in_place): computed inside the join, it
+    // would be the join's only part computed there, and the kernel that
+    // computes it could not also write the values beside it.
+    if (!output_join_[i] && std::any_of(users.begin(), users.end(), [&](const auto &u) {
+          return output_join_[u.first];
+        }))
       return false;
     int g = group_[users[0].first];
     if (g < 0)
@@ -237,6 +260,47 @@ private:
     return true;
   }
 
+  /// Puts `i`, read by several kernels, in the kernel of one of them as a
+  /// co-output: it is written there (once, as it would be by a kernel of
+  /// its own) and read from its slot by the others. The host is the first
+  /// of those kernels to run; its root is elementwise, of `i`'s type, and
+  /// reached from `i` on a pointwise path (so the one loop nest computes
+  /// both), and every other reader runs after it (its root comes later, so
+  /// it cannot feed the host either). An LSTM step's gates, new cell and
+  /// tanh of it, which the step's new state reads and a stacked output
+  /// saves for the backward pass, are so computed in the kernel of the new
+  /// hidden state: one kernel, not seven.
+  bool join_as_shared(ValueId i, Role role) {
+    if (role != Role::Pointwise || !elementwise(i))
+      return false;
+    std::vector<std::pair<ValueId, bool>> users;
+    effective_users(i, true, users);
+    int host = -1;
+    for (auto [u, direct] : users) {
+      int g = group_[u];
+      if (g < 0)
+        return false;
+      if (host < 0 || groups_[g].root < groups_[host].root)
+        host = g;
+    }
+    if (host < 0)
+      return false;
+    ValueId root = groups_[host].root;
+    const TensorType &t = f_.nodes[i].type;
+    if (!elementwise(root) || f_.nodes[root].type != t)
+      return false;
+    for (auto [u, direct] : users) {
+      bool ok = group_[u] == host
+                    ? direct && pointwise_path_[u] && f_.nodes[u].type == t
+                    : groups_[group_[u]].root > root;
+      if (!ok)
+        return false;
+    }
+    group_[i] = host;
+    pointwise_path_[i] = true;
+    return true;
+  }
+
   void new_group(ValueId i, Role role) {
     group_[i] = static_cast<int>(groups_.size());
     groups_.push_back({i, role == Role::MatMul});
@@ -272,14 +336,23 @@ private:
   /// Whether every path from the node to its kernel's root is pointwise
   /// arithmetic on one shape (the matmul epilogue condition).
   std::vector<bool> pointwise_path_;
+  bool scan_body_;
+  /// Concats along the last axis that make up a scan body's output (the
+  /// output, or a concat only such concats read).
+  std::vector<bool> output_join_;
   std::vector<Group> groups_;
 };
 
 } // namespace
 
 bool fuse_kernels(Module &m, Diagnostics &) {
+  std::set<std::string> bodies;
+  for (const Function &f : m.functions)
+    for (const Node &n : f.nodes)
+      if (n.op == OpKind::Scan)
+        bodies.insert(n.attrs.get_str("body"));
   for (Function &f : m.functions)
-    Fuser(f).run();
+    Fuser(f, bodies.count(f.name) > 0).run();
   return true;
 }
 

@@ -328,6 +328,62 @@ TEST_CASE("a co-output that reads the root's parameter keeps the root out of pla
   train_steps_match(m, jit, interp, compiled, rng, batch, {13, 7, 64, 5});
 }
 
+TEST_CASE("a value two kernels read is a co-output of the first, and matches the interpreter",
+          "[fusion]") {
+  // relu(x·w) is read by sigmoid's kernel (sigmoid is a matmul's operand,
+  // so a root) and by a reduction's: it is a co-output of sigmoid's
+  // kernel, which the matmul joins (a matmul kernel with a Tuple
+  // epilogue). exp(x) is read by a matmul's kernel and a reduction's: the
+  // matmul's operand is no pointwise path, so it stays the root of its own
+  // kernel. (tests/lit/fusion/rules.nir has the IR.)
+  const char *text = R"(module @m {
+  param @w : f32[4, 4] {init = "glorot_uniform"}
+  func @eval(%x: f32[N, 4]) {
+    %0 = param @w : f32[4, 4]
+    %1 = exp %x
+    %2 = matmul %1, %0
+    %3 = relu %2
+    %4 = sigmoid %3
+    %5 = transpose %0 {perm = [1, 0]}
+    %6 = matmul %4, %5
+    %7 = reduce_sum %3 {axes = [1], keepdims = 1}
+    %8 = reduce_sum %1 {axes = [1], keepdims = 1}
+    %9 = sub %6, %7
+    %10 = sub %9, %8
+    output y = %10
+  }
+})";
+  SourceManager sm;
+  Diagnostics diag(sm);
+  std::optional<Module> m = parse_module(sm.add("m.nir", text), diag);
+  REQUIRE(m);
+  std::ostringstream dump;
+  REQUIRE(run_pipeline(*m, diag, PipelineOptions{}, dump)); // shapes, fusion
+  const Function &f = *m->find_function("eval");
+  CHECK(kernel_of(f, OpKind::Relu) == kernel_of(f, OpKind::MatMul));
+  CHECK(kernel_of(f, OpKind::Sigmoid) == kernel_of(f, OpKind::MatMul));
+  CHECK(kernel_of(f, OpKind::Exp) != kernel_of(f, OpKind::MatMul));
+  CHECK(kernel_of(f, OpKind::Exp) != kernel_of(f, OpKind::ReduceSum));
+  JitModel jit(*m);
+  int shared = 0;
+  for (const Kernel &k : jit.plan().kernels)
+    if (!k.also.empty()) {
+      ++shared;
+      CHECK(k.function->node(k.nodes.back()).op == OpKind::Sigmoid);
+      CHECK(k.also.size() == 1);
+      CHECK(k.function->node(k.also[0]).op == OpKind::Relu);
+    }
+  CHECK(shared == 1);
+  ParamStore interp = init_params(*m, 4), compiled = interp;
+  Pcg32 rng(5);
+  for (int64_t n : {13, 1, 64}) {
+    std::vector<Tensor> args = {random_tensor({n, 4}, [&] { return rng.uniform(-1, 1); })};
+    CallResult r = interpret(f, args, interp);
+    std::map<std::string, Tensor> c = jit.call("eval", args, compiled);
+    CHECK(max_rel_error(c.at("y"), r.outputs.at("y")) < 1e-5);
+  }
+}
+
 TEST_CASE("a weight gradient with fewer static rows than a matmul tile compiles and matches the interpreter",
           "[codegen]") {
   // dense(8): the second layer's weight gradient is [8, N] x [N, 3], 8 rows

@@ -209,31 +209,35 @@ TEST_CASE("loop-invariant kernels run before the loop, row sums after it", "[cod
 
 namespace {
 
-/// The column offsets of the calls of `calls` that write 12-column views
-/// of a slot of shape `stacked` (one slot), and which kernels they run.
-/// The slot is laid out time-major (View::time_major) when `time_major`,
-/// and keeps only its last `stacked[1]` steps when `ring`.
+/// The column offsets of the 12-column views of a slot of shape `stacked`
+/// (one slot) that the calls of `calls` write (as outputs or co-outputs),
+/// and which kernels they run. The slot is laid out time-major
+/// (View::time_major) when `time_major`, and keeps only its last
+/// `stacked[1]` steps when `ring`.
 std::vector<int64_t> columns_written(const ModelPlan &plan, const std::vector<KernelCall> &calls,
                                      const Shape &stacked, std::vector<const Kernel *> *writers,
                                      bool time_major, bool ring = false) {
   std::vector<int64_t> columns;
   int stack = -1;
   for (const KernelCall &c : calls) {
-    if (!is_view(c.output))
-      continue;
-    const View &v = plan.views[static_cast<size_t>(view_index(c.output))];
-    if (plan.slots[static_cast<size_t>(v.slot)].type.shape != stacked)
-      continue;
-    CHECK((stack < 0 || stack == v.slot));
-    stack = v.slot;
-    CHECK(v.type.shape == Shape{kBatch, 12});
-    CHECK(v.time_major == time_major);
-    CHECK(v.ring == (ring ? stacked[1] : 0));
-    int64_t rows = time_major ? stacked.back() : stacked[1] * stacked.back(); // a step's rows apart
-    CHECK(v.strides == std::vector<int64_t>{1, rows});
-    CHECK(v.step_stride == stacked.back()); // times the batch when time-major
-    columns.push_back(v.offset);
-    writers->push_back(&plan.kernels[static_cast<size_t>(c.kernel)]);
+    for (int out : c.outputs()) {
+      if (!is_view(out))
+        continue;
+      const View &v = plan.views[static_cast<size_t>(view_index(out))];
+      if (plan.slots[static_cast<size_t>(v.slot)].type.shape != stacked)
+        continue;
+      CHECK((stack < 0 || stack == v.slot));
+      stack = v.slot;
+      CHECK(v.type.shape == Shape{kBatch, 12});
+      CHECK(v.time_major == time_major);
+      CHECK(v.ring == (ring ? stacked[1] : 0));
+      // A step's rows apart:
+      int64_t rows = time_major ? stacked.back() : stacked[1] * stacked.back();
+      CHECK(v.strides == std::vector<int64_t>{1, rows});
+      CHECK(v.step_stride == stacked.back()); // times the batch when time-major
+      columns.push_back(v.offset);
+      writers->push_back(&plan.kernels[static_cast<size_t>(c.kernel)]);
+    }
   }
   std::sort(columns.begin(), columns.end());
   return columns;
@@ -280,6 +284,17 @@ TEST_CASE("an LSTM's joined values are written in place into their columns of th
         std::vector<int64_t>{0, 12, 24, 36, 48});
   CHECK(columns_written(plan, loops[0]->calls, {kBatch, 5, 24}, &states, false) ==
         std::vector<int64_t>{0, 12});
+  // All seven by one kernel (passes/Fusion.cpp, join_as_shared): its root
+  // is h, its co-outputs the gates, c' and tanh(c'); the gates' matmul is
+  // the step's only other kernel but the [x_t, h] concatenation.
+  REQUIRE(saved.size() == 5);
+  for (const Kernel *k : saved)
+    CHECK(k == states[0]);
+  CHECK(states.size() == 2);
+  CHECK(states[1] == states[0]);
+  CHECK(states[0]->also.size() == 6);
+  CHECK(states[0]->function->node(states[0]->nodes.back()).op == OpKind::Mul);
+  CHECK(loops[0]->calls.size() == 3);
   // dh = dG·Uᵀ, the step's matmul, straight into the adjoint's first half.
   CHECK(columns_written(plan, loops[1]->calls, {kBatch, 2, 24}, &adjoints, true, true) ==
         std::vector<int64_t>{0, 12});

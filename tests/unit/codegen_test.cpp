@@ -384,6 +384,47 @@ TEST_CASE("a value two kernels read is a co-output of the first, and matches the
   }
 }
 
+TEST_CASE("a conv2d kernel with a co-output matches the interpreter", "[fusion]") {
+  // relu(conv2d(x, k) + b) is read by sigmoid's kernel (sigmoid feeds a max
+  // pooling, so it is a root) and by a reduction's: a co-output of the
+  // conv's kernel, whose epilogue is now a Tuple (Conv.cpp's schedule).
+  const char *text = R"(module @m {
+  func @eval(%x: f32[N, 6, 6, 1], %k: f32[3, 3, 1, 4], %b: f32[4]) {
+    %0 = conv2d %x, %k {pads = [1, 1, 1, 1], stride = [1, 1]}
+    %1 = add %0, %b
+    %2 = relu %1
+    %3 = sigmoid %2
+    %4 = max_pool2d %3 {stride = [2, 2], window = [2, 2]}
+    %5 = reduce_sum %2 {axes = [1, 2, 3], keepdims = 0}
+    output y = %4
+    output z = %5
+  }
+})";
+  SourceManager sm;
+  Diagnostics diag(sm);
+  std::optional<Module> m = parse_module(sm.add("m.nir", text), diag);
+  REQUIRE(m);
+  std::ostringstream dump;
+  REQUIRE(run_pipeline(*m, diag, PipelineOptions{}, dump));
+  const Function &f = *m->find_function("eval");
+  CHECK(kernel_of(f, OpKind::Sigmoid) == kernel_of(f, OpKind::Conv2D));
+  CHECK(kernel_of(f, OpKind::Relu) == kernel_of(f, OpKind::Conv2D));
+  JitModel jit(*m);
+  CHECK(std::count_if(jit.plan().kernels.begin(), jit.plan().kernels.end(),
+                      [](const Kernel &k) { return k.also.size() == 1; }) == 1);
+  ParamStore none = init_params(*m, 1);
+  Pcg32 rng(2);
+  for (int64_t n : {3, 1, 8}) {
+    std::vector<Tensor> args = {random_tensor({n, 6, 6, 1}, [&] { return rng.uniform(-1, 1); }),
+                                random_tensor({3, 3, 1, 4}, [&] { return rng.uniform(-1, 1); }),
+                                random_tensor({4}, [&] { return rng.uniform(-0.5, 0.5); })};
+    CallResult r = interpret(f, args, none);
+    std::map<std::string, Tensor> c = jit.call("eval", args, none);
+    CHECK(max_rel_error(c.at("y"), r.outputs.at("y")) < 1e-5);
+    CHECK(max_rel_error(c.at("z"), r.outputs.at("z")) < 1e-5);
+  }
+}
+
 TEST_CASE("a weight gradient with fewer static rows than a matmul tile compiles and matches the interpreter",
           "[codegen]") {
   // dense(8): the second layer's weight gradient is [8, N] x [N, 3], 8 rows

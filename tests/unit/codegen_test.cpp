@@ -78,6 +78,16 @@ int64_t kernel_of(const Function &f, OpKind op, const std::string &param = "") {
   return -2;
 }
 
+/// IR text through the pass pipeline (shapes, simplify, fusion).
+std::optional<Module> compile_nir(const char *text) {
+  SourceManager sm;
+  Diagnostics diag(sm);
+  std::optional<Module> m = parse_module(sm.add("m.nir", text), diag);
+  std::ostringstream dump;
+  REQUIRE((m && run_pipeline(*m, diag, PipelineOptions{}, dump)));
+  return m;
+}
+
 } // namespace
 
 TEST_CASE("the plan shares parameter slots and deduplicates kernels", "[codegen]") {
@@ -353,12 +363,7 @@ TEST_CASE("a value two kernels read is a co-output of the first, and matches the
     output y = %10
   }
 })";
-  SourceManager sm;
-  Diagnostics diag(sm);
-  std::optional<Module> m = parse_module(sm.add("m.nir", text), diag);
-  REQUIRE(m);
-  std::ostringstream dump;
-  REQUIRE(run_pipeline(*m, diag, PipelineOptions{}, dump)); // shapes, fusion
+  std::optional<Module> m = compile_nir(text);
   const Function &f = *m->find_function("eval");
   CHECK(kernel_of(f, OpKind::Relu) == kernel_of(f, OpKind::MatMul));
   CHECK(kernel_of(f, OpKind::Sigmoid) == kernel_of(f, OpKind::MatMul));
@@ -400,12 +405,7 @@ TEST_CASE("a conv2d kernel with a co-output matches the interpreter", "[fusion]"
     output z = %5
   }
 })";
-  SourceManager sm;
-  Diagnostics diag(sm);
-  std::optional<Module> m = parse_module(sm.add("m.nir", text), diag);
-  REQUIRE(m);
-  std::ostringstream dump;
-  REQUIRE(run_pipeline(*m, diag, PipelineOptions{}, dump));
+  std::optional<Module> m = compile_nir(text);
   const Function &f = *m->find_function("eval");
   CHECK(kernel_of(f, OpKind::Sigmoid) == kernel_of(f, OpKind::Conv2D));
   CHECK(kernel_of(f, OpKind::Relu) == kernel_of(f, OpKind::Conv2D));

@@ -175,7 +175,7 @@ private:
 
   /// The non-inline nodes that read `v`, looking through inline nodes;
   /// `direct` is cleared for users reached through one.
-  void effective_users(ValueId v, bool direct, std::vector<std::pair<ValueId, bool>> &out) {
+  void effective_users(ValueId v, bool direct, std::vector<std::pair<ValueId, bool>> &out) const {
     for (ValueId u : users_[v]) {
       if (role_of(f_.nodes[u]) == Role::Inline && group_[u] < 0)
         effective_users(u, false, out);
@@ -190,12 +190,14 @@ private:
     return n.op == OpKind::Concat && n.attrs.get_int("axis") == n.type.rank() - 1;
   }
 
-  /// Puts `i` in the kernel of its users when the rules allow it.
-  bool join_consumer(ValueId i, Role role) {
+  /// The kernel `i` may join as its users' producer, or -1: every user is
+  /// in it and the rules allow each pair; `*path` says whether every path
+  /// from `i` to the kernel's root is pointwise on `i`'s shape.
+  int consumer_kernel(ValueId i, Role role, bool *path) const {
     std::vector<std::pair<ValueId, bool>> users;
     effective_users(i, true, users);
     if (users.empty())
-      return false;
+      return -1;
     // A part of a scan body's output joined along the last axis is written
     // straight into its columns of the stacked output by its own kernel
     // (codegen/Plan.cpp, joins_in_place): computed inside the join, it
@@ -204,26 +206,35 @@ private:
     if (!output_join_[i] && std::any_of(users.begin(), users.end(), [&](const auto &u) {
           return output_join_[u.first];
         }))
-      return false;
+      return -1;
     int g = group_[users[0].first];
     if (g < 0)
-      return false;
+      return -1;
     const Node &self = f_.nodes[i];
-    bool path = true;
+    *path = true;
     for (auto [u, direct] : users) {
-      if (group_[u] != g)
-        return false;
-      Role ur = role_of(f_.nodes[u]);
-      if (!fusable(role, ur, direct))
-        return false;
-      path = path && direct && pointwise_path_[u] && f_.nodes[u].type == self.type;
+      if (group_[u] != g || !fusable(role, role_of(f_.nodes[u]), direct))
+        return -1;
+      *path = *path && direct && pointwise_path_[u] && f_.nodes[u].type == self.type;
     }
-    if (role == Role::MatMul && (groups_[g].has_matmul || !path))
-      return false;
+    if (role == Role::MatMul && (groups_[g].has_matmul || !*path))
+      return -1;
+    return g;
+  }
+
+  void join(ValueId i, Role role, int g, bool path) {
     group_[i] = g;
     groups_[g].has_matmul = groups_[g].has_matmul || role == Role::MatMul;
     pointwise_path_[i] = path && role == Role::Pointwise;
-    return true;
+  }
+
+  /// Puts `i` in the kernel of its users when the rules allow it.
+  bool join_consumer(ValueId i, Role role) {
+    bool path = false;
+    int g = consumer_kernel(i, role, &path);
+    if (g >= 0)
+      join(i, role, g, path);
+    return g >= 0;
   }
 
   /// Whether `v` is elementwise (or broadcasting) arithmetic: not a concat
@@ -245,18 +256,14 @@ private:
   bool join_as_co_output(ValueId i, Role role) {
     if (!updated_[i] || role != Role::Pointwise || !elementwise(i))
       return false;
-    std::vector<std::pair<ValueId, bool>> users;
-    effective_users(i, true, users);
-    if (users.empty() || group_[users[0].first] < 0)
+    bool path = false;
+    int g = consumer_kernel(i, role, &path);
+    if (g < 0 || !path)
       return false;
-    ValueId root = groups_[group_[users[0].first]].root;
+    ValueId root = groups_[g].root;
     if (!elementwise(root) || f_.nodes[root].type != f_.nodes[i].type)
       return false;
-    if (!join_consumer(i, role) || !pointwise_path_[i]) {
-      if (group_[i] >= 0) // joined, but not on a pointwise path: undo
-        group_[i] = -1;
-      return false;
-    }
+    join(i, role, g, path);
     return true;
   }
 
@@ -296,8 +303,7 @@ private:
       if (!ok)
         return false;
     }
-    group_[i] = host;
-    pointwise_path_[i] = true;
+    join(i, role, host, true);
     return true;
   }
 

@@ -3,6 +3,7 @@
 
 #include "codegen/Jit.h"
 #include "frontend/Frontend.h"
+#include "ir/Parser.h"
 #include "passes/Pipeline.h"
 
 #include <algorithm>
@@ -53,6 +54,19 @@ Module compile_net(const std::string &text) {
   std::optional<Module> m;
   if (ast)
     m = lower_to_ir(*ast, "", diag);
+  std::ostringstream dump;
+  bool ok = m && run_pipeline(*m, diag, PipelineOptions{}, dump);
+  std::ostringstream errs;
+  diag.flush(errs);
+  INFO(errs.str());
+  REQUIRE(ok);
+  return std::move(*m);
+}
+
+Module compile_nir(const std::string &text) {
+  SourceManager sm;
+  Diagnostics diag(sm);
+  std::optional<Module> m = parse_module(sm.add("test.nir", text), diag);
   std::ostringstream dump;
   bool ok = m && run_pipeline(*m, diag, PipelineOptions{}, dump);
   std::ostringstream errs;

@@ -60,6 +60,8 @@ Tensor numeric_grad(const Function &f, const std::vector<Tensor> &args, ParamSto
 /// Parses and lowers .net source text, then runs the whole pipeline; fails
 /// the current test with the diagnostics on error.
 Module compile_net(const std::string &text);
+/// IR text (.nir) through the same pass pipeline.
+Module compile_nir(const std::string &text);
 
 /// The plan of function `name` (fails the test if there is none).
 const codegen::FunctionPlan &function_plan(const codegen::ModelPlan &p, const std::string &name);

@@ -78,16 +78,6 @@ int64_t kernel_of(const Function &f, OpKind op, const std::string &param = "") {
   return -2;
 }
 
-/// IR text through the pass pipeline (shapes, simplify, fusion).
-std::optional<Module> compile_nir(const char *text) {
-  SourceManager sm;
-  Diagnostics diag(sm);
-  std::optional<Module> m = parse_module(sm.add("m.nir", text), diag);
-  std::ostringstream dump;
-  REQUIRE((m && run_pipeline(*m, diag, PipelineOptions{}, dump)));
-  return m;
-}
-
 } // namespace
 
 TEST_CASE("the plan shares parameter slots and deduplicates kernels", "[codegen]") {
@@ -363,13 +353,13 @@ TEST_CASE("a value two kernels read is a co-output of the first, and matches the
     output y = %10
   }
 })";
-  std::optional<Module> m = compile_nir(text);
-  const Function &f = *m->find_function("eval");
+  Module m = compile_nir(text);
+  const Function &f = *m.find_function("eval");
   CHECK(kernel_of(f, OpKind::Relu) == kernel_of(f, OpKind::MatMul));
   CHECK(kernel_of(f, OpKind::Sigmoid) == kernel_of(f, OpKind::MatMul));
   CHECK(kernel_of(f, OpKind::Exp) != kernel_of(f, OpKind::MatMul));
   CHECK(kernel_of(f, OpKind::Exp) != kernel_of(f, OpKind::ReduceSum));
-  JitModel jit(*m);
+  JitModel jit(m);
   int shared = 0;
   for (const Kernel &k : jit.plan().kernels)
     if (!k.also.empty()) {
@@ -379,7 +369,7 @@ TEST_CASE("a value two kernels read is a co-output of the first, and matches the
       CHECK(k.function->node(k.also[0]).op == OpKind::Relu);
     }
   CHECK(shared == 1);
-  ParamStore interp = init_params(*m, 4), compiled = interp;
+  ParamStore interp = init_params(m, 4), compiled = interp;
   Pcg32 rng(5);
   for (int64_t n : {13, 1, 64}) {
     std::vector<Tensor> args = {random_tensor({n, 4}, [&] { return rng.uniform(-1, 1); })};
@@ -405,14 +395,14 @@ TEST_CASE("a conv2d kernel with a co-output matches the interpreter", "[fusion]"
     output z = %5
   }
 })";
-  std::optional<Module> m = compile_nir(text);
-  const Function &f = *m->find_function("eval");
+  Module m = compile_nir(text);
+  const Function &f = *m.find_function("eval");
   CHECK(kernel_of(f, OpKind::Sigmoid) == kernel_of(f, OpKind::Conv2D));
   CHECK(kernel_of(f, OpKind::Relu) == kernel_of(f, OpKind::Conv2D));
-  JitModel jit(*m);
+  JitModel jit(m);
   CHECK(std::count_if(jit.plan().kernels.begin(), jit.plan().kernels.end(),
                       [](const Kernel &k) { return k.also.size() == 1; }) == 1);
-  ParamStore none = init_params(*m, 1);
+  ParamStore none = init_params(m, 1);
   Pcg32 rng(2);
   for (int64_t n : {3, 1, 8}) {
     std::vector<Tensor> args = {random_tensor({n, 6, 6, 1}, [&] { return rng.uniform(-1, 1); }),

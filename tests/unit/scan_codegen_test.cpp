@@ -160,39 +160,39 @@ TEST_CASE("a scan is one loop whatever its length", "[codegen][scan]") {
   CHECK(loops[0]->zero.empty());
   CHECK(loops[1]->steps == 40);
   CHECK(loops[1]->reverse);
-  // dW, dU and the biases' gradient (one value, two outputs) sum over the
-  // batch's rows: one kernel each after the loop, on all 40 steps' rows at
-  // once, and a copy for the second bias; nothing is accumulated per step.
-  CHECK(loops[1]->zero.empty());
-  REQUIRE(loops[1]->after.size() == 4);
-  int over_all_steps = 0;
-  for (const KernelCall &c : loops[1]->after)
-    over_all_steps += c.batch_scale == 40;
-  CHECK(over_all_steps == 3);
-  for (const KernelCall &c : loops[1]->calls)
+  // dW, dU and the biases' gradient (one value, two outputs) read the
+  // step's gradient, which the body computes: they are summed at every step
+  // (Plan.cpp, sums_after_loop), four sums zeroed before the loop and an
+  // `add` per output at every step; nothing runs after the loop.
+  CHECK(loops[1]->zero.size() == 4);
+  CHECK(loops[1]->after.empty());
+  int adds = 0;
+  for (const KernelCall &c : loops[1]->calls) {
     CHECK(c.batch_scale == 1);
+    adds += long_plan.kernels[static_cast<size_t>(c.kernel)].function->name == "scan.accumulate";
+  }
+  CHECK(adds == 4);
   // Bodies are planned inside their callers' loops, not as functions.
   for (const FunctionPlan &f : long_plan.functions)
     CHECK(f.name.find(".scan.") == std::string::npos);
 }
 
-TEST_CASE("loop-invariant kernels run before the loop, row sums after it", "[codegen][scan]") {
+TEST_CASE("loop-invariant kernels run before the loop, the sums of step values in it",
+          "[codegen][scan]") {
   ModelPlan plan = plan_model(compile_net(model(R"(
     h = seq |> lstm(12)
     logits = h |> dense(3))")), "host");
   const FunctionPlan &step = function_plan(plan, "train_step");
   std::vector<const ScanLoop *> loops = loops_of(plan, step);
   REQUIRE(loops.size() == 2);
-  // The gradient loop: Uᵀ once before it (a kernel of a parameter only),
-  // dW, dU and db after it over all 5 steps' rows, blocked along them.
+  // The gradient loop: Uᵀ once before it (a kernel of a parameter only);
+  // dW, dU and db read dG, which the step computes: summed at every step
+  // while it is in cache, not stacked for products after the loop.
   std::vector<KernelCall> before = before_but_packs(plan, *loops[1]);
   REQUIRE(before.size() == 1);
   CHECK(plan.kernels[before[0].kernel].nodes.size() == 1);
-  CHECK(loops[1]->after.size() == 3);
-  for (const KernelCall &c : loops[1]->after) {
-    CHECK(c.batch_scale == 5);
-    CHECK(plan.kernels[c.kernel].long_reduction);
-  }
+  CHECK(loops[1]->after.empty());
+  CHECK(loops[1]->zero.size() == 3);
   for (const KernelCall &c : loops[1]->calls)
     CHECK_FALSE(plan.kernels[c.kernel].long_reduction);
   // The forward step's x_t·W + h·U is one product [x_t, h]·[W; U]
@@ -205,6 +205,44 @@ TEST_CASE("loop-invariant kernels run before the loop, row sums after it", "[cod
   CHECK(joined.nodes.size() == 1);
   CHECK(joined.function->node(joined.nodes[0]).op == OpKind::Concat);
   CHECK(plan.slots[static_cast<size_t>(before[0].output)].type.shape == Shape{3 + 12, 48});
+}
+
+TEST_CASE("a sum over sequences alone runs once after the loop, on every step's rows",
+          "[codegen][scan]") {
+  // Σ_t x_tᵀ·g_t of two sequences: their steps are stacked already, so the
+  // product runs after the loop over all 6 steps' rows at once, blocked
+  // along them (Kernel::long_reduction), and matches the interpreter.
+  Module m = compile_nir(R"(module @m {
+  func @gram(%x: f32[N, 3], %g: f32[N, 4], %s: f32[N, 4]) {
+    %0 = transpose %x {perm = [1, 0]} : f32[3, N]
+    %1 = matmul %0, %g : f32[3, 4]
+    %2 = tanh %s : f32[N, 4]
+    output s = %2
+    output xg = %1
+  }
+  func @eval(%seq: f32[N, 6, 3], %gs: f32[N, 6, 4]) {
+    %0 = constant 0.5 : f32[N, 4]
+    %1 = scan %seq, %gs, %0 {axis = 1, body = "gram", output = 1, shape = [3, 4], sum = 1} : f32[3, 4]
+    output xg = %1
+  }
+})");
+  ModelPlan plan = plan_model(m, "host");
+  std::vector<const ScanLoop *> loops = loops_of(plan, function_plan(plan, "eval"));
+  REQUIRE(loops.size() == 1);
+  REQUIRE(loops[0]->after.size() == 1);
+  CHECK(loops[0]->after[0].batch_scale == 6);
+  CHECK(plan.kernels[static_cast<size_t>(loops[0]->after[0].kernel)].long_reduction);
+  CHECK(loops[0]->zero.empty());
+  JitModel jit(m);
+  ParamStore none;
+  Pcg32 rng(3);
+  for (int64_t n : {5, 1, 16}) {
+    std::vector<Tensor> args = {random_tensor({n, 6, 3}, [&] { return rng.uniform(-1, 1); }),
+                                random_tensor({n, 6, 4}, [&] { return rng.uniform(-1, 1); })};
+    CallResult r = interpret(m, *m.find_function("eval"), args, none);
+    std::map<std::string, Tensor> c = jit.call("eval", args, none);
+    CHECK(max_rel_error(c.at("xg"), r.outputs.at("xg")) < 1e-5);
+  }
 }
 
 namespace {

@@ -46,14 +46,11 @@ Tensor numeric_grad(const Function &f, const std::vector<Tensor> &args, ParamSto
   return g;
 }
 
-Module compile_net(const std::string &text) {
-  SourceManager sm;
-  Diagnostics diag(sm);
-  int32_t file = sm.add("test.net", text);
-  std::unique_ptr<ast::File> ast = parse_net(file, diag);
-  std::optional<Module> m;
-  if (ast)
-    m = lower_to_ir(*ast, "", diag);
+namespace {
+
+/// `m` (parsed or lowered, if it was) through the pass pipeline; the
+/// diagnostics are the test's message when that fails.
+Module through_pipeline(std::optional<Module> m, Diagnostics &diag) {
   std::ostringstream dump;
   bool ok = m && run_pipeline(*m, diag, PipelineOptions{}, dump);
   std::ostringstream errs;
@@ -63,17 +60,23 @@ Module compile_net(const std::string &text) {
   return std::move(*m);
 }
 
+} // namespace
+
+Module compile_net(const std::string &text) {
+  SourceManager sm;
+  Diagnostics diag(sm);
+  int32_t file = sm.add("test.net", text);
+  std::unique_ptr<ast::File> ast = parse_net(file, diag);
+  std::optional<Module> m;
+  if (ast)
+    m = lower_to_ir(*ast, "", diag);
+  return through_pipeline(std::move(m), diag);
+}
+
 Module compile_nir(const std::string &text) {
   SourceManager sm;
   Diagnostics diag(sm);
-  std::optional<Module> m = parse_module(sm.add("test.nir", text), diag);
-  std::ostringstream dump;
-  bool ok = m && run_pipeline(*m, diag, PipelineOptions{}, dump);
-  std::ostringstream errs;
-  diag.flush(errs);
-  INFO(errs.str());
-  REQUIRE(ok);
-  return std::move(*m);
+  return through_pipeline(parse_module(sm.add("test.nir", text), diag), diag);
 }
 
 const codegen::FunctionPlan &function_plan(const codegen::ModelPlan &p, const std::string &name) {

@@ -404,10 +404,11 @@ private:
   /// from there: the parts computed by earlier kernels, and at most one part
   /// computed inside the joining kernel itself, which then computes that
   /// part alone (`kernels` is updated). The parts must have rows, and not be
-  /// outputs themselves. The joins' targets get their buffers here.
+  /// outputs or stacked for a sum after the loop themselves. The joins'
+  /// targets get their buffers here.
   Joins joins_in_place(const Function &body, std::vector<Kernel> &kernels,
                        std::vector<Target> &targets, const std::vector<bool> &sunk,
-                       const std::vector<bool> &in_slot,
+                       const std::vector<bool> &stack, const std::vector<bool> &in_slot,
                        std::vector<int> &buffer, std::vector<bool> &has_buffer) const {
     Joins out;
     out.gone.assign(kernels.size(), false);
@@ -443,7 +444,7 @@ private:
           auto it = kernel_of.find(p);
           ok = ok && it != kernel_of.end() && it->second < k && !sunk[it->second];
         }
-        ok = ok && body.type(p).has_batch() && !is_target(p) &&
+        ok = ok && body.type(p).has_batch() && !stack[p] && !is_target(p) &&
              out.part_of.count(p) == 0;
       }
       // The kernel's other members all compute its own part.
@@ -488,17 +489,24 @@ private:
     return view_buffer(static_cast<int>(plan_.views.size() - 1));
   }
 
+  /// Bytes of body values a loop may stack over its steps for its sums to
+  /// run after it (at the train block's batch).
+  static constexpr int64_t kStackBytes = int64_t(1) << 20;
+
   /// Which body kernels sum over the batch's rows only (a weight gradient
   /// transpose(x) @ g, a bias gradient reduce_sum over axis 0) into a summed
-  /// output nothing else in the body reads, from sequences and parameters:
-  /// those run once after the loop on all steps' rows. Needs time at axis 1
-  /// behind the batch (the rows of [N, T, ...] merge). A sum that reads a
-  /// value the body computes (an LSTM's dG) runs at every step instead, on
-  /// the step's rows while they are in cache: run after the loop, the value
-  /// would be stacked over the steps (written at each, read back after; at
-  /// batch 256 the LSTM's dG is 14.7 MB, read by three sums), and the
-  /// trainer ran 2-4 % slower that way (bench/ab.py, lstm.net, one core each:
-  /// B/A 1.037 at batch 256, 1.024 at 64, per-step sums as B).
+  /// output nothing else in the body reads, from sequences, parameters and
+  /// body values: those can run once after the loop on all steps' rows, the
+  /// body values stacked over the steps for it. Needs time at axis 1 behind
+  /// the batch (the rows of [N, T, ...] merge). Only while the stacked body
+  /// values take at most kStackBytes at the train block's batch: stacking is
+  /// a write at every step and a read after the loop, from beyond L2 when
+  /// large, where the step's own products read the step's rows from cache.
+  /// Side by side (bench/ab.py, one core each, sums at every step as B):
+  /// lstm.net, whose dG is 3.7 MB stacked at batch 64, B/A 1.024 at batch
+  /// 64 and 1.037 at 256; gru.net (2.75 MB) 1.03 and 1.18; rnn.net, whose
+  /// dz is 0.9 MB, 0.92 and 0.96: its per-step products are small ([128,
+  /// 128]), each summed by an `add` kernel of its own.
   std::vector<bool> sums_after_loop(const Function &body, const std::vector<Kernel> &kernels,
                                     const std::vector<ValueId> &sums, const Node &lead,
                                     const Function &f, size_t nseq,
@@ -539,11 +547,25 @@ private:
         if (n.op == OpKind::Arg) // a sequence, not the carried state
           rows = rows && std::find(args.begin(), args.begin() + static_cast<long>(nseq), v) !=
                              args.begin() + static_cast<long>(nseq);
-        else if (n.op != OpKind::Param) // a body value: see above
-          rows = false;
+        else if (n.op != OpKind::Param)
+          rows = rows && batched_rows(v);
       }
       out[k] = rows;
     }
+    // The body values the sums after the loop would stack, once each.
+    std::set<ValueId> stacked;
+    for (size_t k = 0; k < kernels.size(); ++k)
+      if (out[k])
+        for (ValueId v : kernels[k].inputs)
+          if (body.node(v).op != OpKind::Arg && body.node(v).op != OpKind::Param)
+            stacked.insert(v);
+    int64_t steps = f.type(lead.operands[0]).shape[1], bytes = 0;
+    for (ValueId v : stacked)
+      bytes += 4 * steps * m_.config.get_int("batch", 64) * static_elements(body.type(v).shape);
+    if (bytes > kStackBytes)
+      for (size_t k = 0; k < kernels.size(); ++k)
+        out[k] = out[k] && std::none_of(kernels[k].inputs.begin(), kernels[k].inputs.end(),
+                                        [&](ValueId v) { return stacked.count(v) > 0; });
     return out;
   }
 
@@ -621,17 +643,23 @@ private:
       for (ValueId v : kernels.back().inputs)
         last_use[v] = static_cast<int>(k);
     }
-    // Sums over the batch's rows of sequences alone run once after the loop
-    // on every step's rows.
+    // Sums over the batch's rows run once after the loop on every step's
+    // rows; the body values they read are stacked over the steps for it.
     std::vector<bool> sunk = sums_after_loop(body, kernels, targets_of_sums(targets), lead, f, nseq,
                                              last_use);
+    std::vector<bool> stack(body.nodes.size(), false);
+    for (size_t k = 0; k < kernels.size(); ++k)
+      if (sunk[k])
+        for (ValueId v : kernels[k].inputs)
+          if (body.node(v).op != OpKind::Arg && body.node(v).op != OpKind::Param)
+            stack[v] = true;
     std::vector<int> stacked_slot(body.nodes.size(), -1), stack_temps;
     for (size_t i = 0; i < nseq; ++i)
       stacked_slot[args[i]] = slot[lead.operands[i]];
 
     // Stacked outputs that join values along their last axis: written in
     // place by the kernels of their parts (joins_in_place).
-    Joins joined = joins_in_place(body, kernels, targets, sunk, in_slot, buffer, has_buffer);
+    Joins joined = joins_in_place(body, kernels, targets, sunk, stack, in_slot, buffer, has_buffer);
     const std::vector<bool> &by_parts = joined.gone;
     const auto &part_of = joined.part_of;
 
@@ -678,10 +706,19 @@ private:
           if (!has_buffer[w] && !t.sum && !t.written && t.value == w) {
             buffer[w] = t.buffer;
             has_buffer[w] = t.written = true;
+            stacked_slot[w] = plan_.views[static_cast<size_t>(view_index(t.buffer))].slot;
           }
         if (auto part = part_of.find(w); part != part_of.end()) {
           const auto &[join, column] = part->second;
           buffer[w] = column_view(buffer[join], column, body.type(w));
+          has_buffer[w] = true;
+        }
+        if (!has_buffer[w] && stack[w]) {
+          TensorType stacked = body.type(w);
+          stacked.shape.insert(stacked.shape.begin() + axis, loop.steps);
+          stacked_slot[w] = take_slot(stacked, false, w, free, pool_);
+          stack_temps.push_back(stacked_slot[w]);
+          buffer[w] = add_view(stacked_slot[w], axis, 0, -1);
           has_buffer[w] = true;
         }
         if (!has_buffer[w]) {

@@ -38,10 +38,10 @@
 // concatenates values along the last axis is written in place by the
 // kernels of its parts, each into its columns (View::offset); summed
 // outputs are accumulated in place by an `add` kernel after each step,
-// except a sum over the batch's rows of sequences alone (x_t^T y_t of two
-// inputs), which runs once after the loop on the stacked rows of every
-// step; a sum that reads a value the body computes (an RNN's weight
-// gradient x_t^T g_t) runs at every step, while g_t is in cache. A body's slots are its own (its pool of temporaries is shared by
+// except a sum over the batch's rows (a weight gradient x_t^T g_t, a bias
+// gradient), which runs once after the loop on the stacked rows of every
+// step while the body values it stacks stay small (Plan.cpp, kStackBytes).
+// A body's slots are its own (its pool of temporaries is shared by
 // all bodies, which never run at the same time), since a body runs while
 // its caller's values live.
 //
@@ -176,8 +176,8 @@ struct ScanLoop {
   /// Slots zeroed before the first step (summed outputs).
   std::vector<int> zero;
   /// Body kernels run once after the last step, over all steps' rows: a
-  /// sum x_t^T y_t of two sequences is one matmul of the stacked x and y
-  /// (their rows are the batch's rows at every step), not T small ones.
+  /// summed weight gradient x_t^T g_t is one matmul of the stacked x and
+  /// g (their rows are the batch's rows at every step), not T small ones.
   std::vector<KernelCall> after;
 };
 

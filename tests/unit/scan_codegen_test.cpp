@@ -160,39 +160,39 @@ TEST_CASE("a scan is one loop whatever its length", "[codegen][scan]") {
   CHECK(loops[0]->zero.empty());
   CHECK(loops[1]->steps == 40);
   CHECK(loops[1]->reverse);
-  // dW, dU and the biases' gradient (one value, two outputs) read the
-  // step's gradient, which the body computes: they are summed at every step
-  // (Plan.cpp, sums_after_loop), four sums zeroed before the loop and an
-  // `add` per output at every step; nothing runs after the loop.
-  CHECK(loops[1]->zero.size() == 4);
-  CHECK(loops[1]->after.empty());
-  int adds = 0;
-  for (const KernelCall &c : loops[1]->calls) {
+  // dW, dU and the biases' gradient (one value, two outputs) sum over the
+  // batch's rows: one kernel each after the loop, on all 40 steps' rows at
+  // once, and a copy for the second bias; nothing is accumulated per step.
+  CHECK(loops[1]->zero.empty());
+  REQUIRE(loops[1]->after.size() == 4);
+  int over_all_steps = 0;
+  for (const KernelCall &c : loops[1]->after)
+    over_all_steps += c.batch_scale == 40;
+  CHECK(over_all_steps == 3);
+  for (const KernelCall &c : loops[1]->calls)
     CHECK(c.batch_scale == 1);
-    adds += long_plan.kernels[static_cast<size_t>(c.kernel)].function->name == "scan.accumulate";
-  }
-  CHECK(adds == 4);
   // Bodies are planned inside their callers' loops, not as functions.
   for (const FunctionPlan &f : long_plan.functions)
     CHECK(f.name.find(".scan.") == std::string::npos);
 }
 
-TEST_CASE("loop-invariant kernels run before the loop, the sums of step values in it",
-          "[codegen][scan]") {
+TEST_CASE("loop-invariant kernels run before the loop, row sums after it", "[codegen][scan]") {
   ModelPlan plan = plan_model(compile_net(model(R"(
     h = seq |> lstm(12)
     logits = h |> dense(3))")), "host");
   const FunctionPlan &step = function_plan(plan, "train_step");
   std::vector<const ScanLoop *> loops = loops_of(plan, step);
   REQUIRE(loops.size() == 2);
-  // The gradient loop: Uᵀ once before it (a kernel of a parameter only);
-  // dW, dU and db read dG, which the step computes: summed at every step
-  // while it is in cache, not stacked for products after the loop.
+  // The gradient loop: Uᵀ once before it (a kernel of a parameter only),
+  // dW, dU and db after it over all 5 steps' rows, blocked along them.
   std::vector<KernelCall> before = before_but_packs(plan, *loops[1]);
   REQUIRE(before.size() == 1);
   CHECK(plan.kernels[before[0].kernel].nodes.size() == 1);
-  CHECK(loops[1]->after.empty());
-  CHECK(loops[1]->zero.size() == 3);
+  CHECK(loops[1]->after.size() == 3);
+  for (const KernelCall &c : loops[1]->after) {
+    CHECK(c.batch_scale == 5);
+    CHECK(plan.kernels[c.kernel].long_reduction);
+  }
   for (const KernelCall &c : loops[1]->calls)
     CHECK_FALSE(plan.kernels[c.kernel].long_reduction);
   // The forward step's x_t·W + h·U is one product [x_t, h]·[W; U]
@@ -205,6 +205,34 @@ TEST_CASE("loop-invariant kernels run before the loop, the sums of step values i
   CHECK(joined.nodes.size() == 1);
   CHECK(joined.function->node(joined.nodes[0]).op == OpKind::Concat);
   CHECK(plan.slots[static_cast<size_t>(before[0].output)].type.shape == Shape{3 + 12, 48});
+}
+
+TEST_CASE("sums that would stack more than a megabyte of step values run at every step",
+          "[codegen][scan]") {
+  // lstm(32) over 5 steps: dW, dU and db read the step's dG [N, 128]. At
+  // the train block's batch 8 it stacks to 20 KB: the sums run after the
+  // loop. At batch 512 it would be 1.3 MB (Plan.cpp, kStackBytes): they
+  // run at every step, each added to its sum, zeroed before the loop.
+  std::string text = model(R"(
+    h = seq |> lstm(32)
+    logits = h |> dense(3))");
+  ModelPlan small = plan_model(compile_net(text), "host");
+  CHECK(loops_of(small, function_plan(small, "train_step"))[1]->after.size() == 3);
+  text.replace(text.find("batch = 8"), 9, "batch = 512");
+  Module m = compile_net(text);
+  ModelPlan plan = plan_model(m, "host");
+  std::vector<const ScanLoop *> loops = loops_of(plan, function_plan(plan, "train_step"));
+  REQUIRE(loops.size() == 2);
+  CHECK(loops[1]->after.empty());
+  CHECK(loops[1]->zero.size() == 3);
+  int adds = 0;
+  for (const KernelCall &c : loops[1]->calls)
+    adds += plan.kernels[static_cast<size_t>(c.kernel)].function->name == "scan.accumulate";
+  CHECK(adds == 3);
+  JitModel jit(m);
+  ParamStore interp = init_params(m, 4), compiled = interp;
+  Pcg32 rng(8);
+  train_steps_match(m, jit, interp, compiled, rng, batch_of(5), {7, 1, 8});
 }
 
 TEST_CASE("a sum over sequences alone runs once after the loop, on every step's rows",

@@ -5,7 +5,6 @@
 #include "codegen/halide/Lower.h"
 
 #include <cstdlib>
-#include <cstring>
 #include <algorithm>
 #include <filesystem>
 #include <functional>
@@ -67,21 +66,6 @@ std::string temp_beside(const std::string &final_path) {
 /// The input's innermost extent when kernel `k` is a lone reshape that
 /// flattens trailing dimensions evenly (out's innermost extent a multiple of
 /// it, at least 8 so a vector fits), else 0.
-/// Whether every node of `k` is elementwise arithmetic or index arithmetic
-/// (no matmul, conv, reduction or concat: the output's loop nest is a plain
-/// vectorised one).
-bool all_pointwise(const Function &f, const Kernel &k) {
-  return std::all_of(k.nodes.begin(), k.nodes.end(), [&](ValueId id) {
-    const Node &n = f.node(id);
-    FusionClass c = op_fusion_class(n.op);
-    bool movement = std::strcmp(op_family(n.op), "Movement") == 0 && c != FusionClass::Opaque;
-    bool arithmetic = std::strcmp(op_family(n.op), "Elementwise") == 0 &&
-                      (c == FusionClass::Elementwise || c == FusionClass::Broadcast);
-    return n.op == OpKind::Constant || n.op == OpKind::BatchSize ||
-           (movement && n.op != OpKind::Concat) || arithmetic;
-  });
-}
-
 int64_t flatten_row(const Function &f, const Kernel &k) {
   if (k.nodes.size() != 1 || k.exact_tails)
     return 0;
@@ -183,21 +167,11 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     int costly = 0;
     for (ValueId id : k.nodes)
       costly += hl::is_transcendental(f.node(id).op);
+    std::vector<Halide::Func> co_outputs;
+    for (ValueId c : k.also)
+      co_outputs.push_back(values.at(c).func);
     hl::schedule_output(root, out, target, k.exact_tails, k.long_reduction, costly,
-                        k.packed_rhs >= 0);
-    if (!k.also.empty() && all_pointwise(f, k)) {
-      // Halide simplifies each element of a Tuple on its own: the root's
-      // expression would compute its co-outputs again (an LSTM step's new
-      // hidden state all five sigmoids and tanhs of its gates and cell).
-      // Each co-output is computed once per vector of the output instead,
-      // into registers, and read from there by the elements after it.
-      int vw = target.natural_vector_size(Halide::Float(32));
-      for (ValueId c : k.also) {
-        Halide::Func fc = values.at(c).func;
-        fc.compute_at(out, out.args()[0])
-            .vectorize(fc.args()[0], vw, Halide::TailStrategy::GuardWithIf);
-      }
-    }
+                        k.packed_rhs >= 0, co_outputs);
   } else {
     // Estimates at the model's batch size, then the plugin's schedule.
     batch.set_estimate(static_cast<int32_t>(k.batch_estimate));

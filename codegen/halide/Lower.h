@@ -13,6 +13,7 @@
 
 #include <Halide.h>
 #include <span>
+#include <vector>
 
 namespace netc::hl {
 
@@ -53,11 +54,18 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
 /// parallel at fewer elements.
 /// `rhs_packed`: the matmul's right operand arrives packed into panels of
 /// matmul_panel_cols columns (Kernel::packed_rhs), read in place.
+/// `co_outputs`: the Funcs of the values `out` (a Tuple) writes besides its
+/// root (Kernel::also). When `out` is a plain pointwise loop nest, each is
+/// computed once per vector of it, into registers: Halide simplifies each
+/// Tuple element on its own, so the root's expression would compute them
+/// again (an LSTM step's new hidden state all five sigmoids and tanhs of
+/// its gates and cell).
 /// No argument has a default: each is a property of the kernel that the
 /// caller must state (a defaulted rhs_packed went unpassed from 8bcfedc to
 /// 1b52c53, and every step copied the panels it should have read in place).
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails, bool long_reduction, int costly, bool rhs_packed);
+                     bool exact_tails, bool long_reduction, int costly, bool rhs_packed,
+                     const std::vector<Halide::Func> &co_outputs);
 
 /// Columns of the panels the matmul schedule sweeps on `target`: 4 vectors
 /// on AVX-512 (64), 2 on narrower targets.
@@ -67,9 +75,6 @@ int64_t matmul_panel_cols(const Halide::Target &target);
 /// element, several times the cost of plain arithmetic.
 bool is_transcendental(OpKind op);
 
-/// Schedules `out`, a reshape that flattens trailing dimensions of a dense
-/// input whose innermost extent `row` divides out's innermost extent (the
-/// MLP's [N,28,28] -> [N,784]): a row-by-row vectorised copy.
 /// A kernel's root concat along IR `axis` of `pieces` (the leaves of nested
 /// concats on that axis, in order): written piece by piece, one update per
 /// piece over its own range, so every piece is computed once with dense
@@ -77,6 +82,9 @@ bool is_transcendental(OpKind op);
 /// through clamped, gathered indices). Scheduled by schedule_output.
 Halide::Func lower_concat_root(const TensorType &type, int64_t axis, std::span<const Value> pieces);
 
+/// Schedules `out`, a reshape that flattens trailing dimensions of a dense
+/// input whose innermost extent `row` divides out's innermost extent (the
+/// MLP's [N,28,28] -> [N,784]): a row-by-row vectorised copy.
 void schedule_flatten_copy(Halide::Func out, int64_t row, const Halide::Target &target);
 
 } // namespace netc::hl

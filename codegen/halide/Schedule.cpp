@@ -449,7 +449,8 @@ int64_t matmul_panel_cols(const Halide::Target &target) {
 }
 
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails, bool long_reduction, int costly, bool rhs_packed) {
+                     bool exact_tails, bool long_reduction, int costly, bool rhs_packed,
+                     const std::vector<Halide::Func> &co_outputs) {
   if (schedule_conv(n, out, target, exact_tails)) // conv2d, its gradients: codegen/halide/Conv.cpp
     return;
   int vw = target.natural_vector_size(Halide::Float(32));
@@ -541,6 +542,10 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
   // LSTM's [256, 128] sigmoid is worth two threads, its [64, 128] is not.
   schedule_pointwise(out, out.args(), vw, inner_extent(n.type), true, exact_tails,
                      big_output(out, 1 + 3 * int64_t(costly)));
+  // The co-outputs once per vector of the output (Lower.h): the vector
+  // loop keeps the innermost Var's name when it is split.
+  for (Func c : co_outputs)
+    c.compute_at(out, out.args()[0]).vectorize(c.args()[0], vw, TailStrategy::GuardWithIf);
 }
 
 } // namespace netc::hl

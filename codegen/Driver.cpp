@@ -178,7 +178,8 @@ private:
     llvm::Value *t = loop.reverse ? b_.CreateSub(b_.CreateSub(steps, b_.getInt64(1)), k) : k;
     llvm::Value *index = t;
     if (v.shift == 1)
-      index = loop.reverse ? b_.CreateAdd(t, b_.getInt64(1)) : b_.CreateSub(t, b_.getInt64(1));
+      index = loop.reverse && !v.time_order ? b_.CreateAdd(t, b_.getInt64(1))
+                                            : b_.CreateSub(t, b_.getInt64(1));
     if (v.ring > 0) // the last `ring` steps (View::ring); index >= 0 where it is used
       index = b_.CreateURem(index, b_.getInt64(static_cast<uint64_t>(v.ring)));
     llvm::Value *step = b_.getInt64(static_cast<uint64_t>(4 * v.step_stride));
@@ -186,7 +187,7 @@ private:
       step = b_.CreateMul(step, b_.CreateZExt(batch_, i64()));
     llvm::Value *offset = b_.CreateMul(index, step);
     llvm::Value *ptr = b_.CreateInBoundsGEP(i8(), host(slot(v.slot)), offset);
-    llvm::Value *first = v.shift == 1 ? b_.CreateICmpEQ(k, b_.getInt64(0)) : nullptr;
+    llvm::Value *first = v.shift == 1 ? b_.CreateICmpEQ(v.time_order ? t : k, b_.getInt64(0)) : nullptr;
     if (first)
       ptr = b_.CreateSelect(first, host(slot(v.first)), ptr);
     if (v.offset != 0)

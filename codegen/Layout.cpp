@@ -83,9 +83,9 @@ ViewStep view_step(const View &v, const ScanLoop &loop, int64_t k, int64_t batch
   auto at = [&](int64_t i) { return (v.ring > 0 ? i % v.ring : i) * step + v.offset; };
   if (v.shift == 0)
     return {v.slot, at(t), v.strides};
-  if (k == 0)
+  if (v.time_order ? t == 0 : k == 0)
     return {v.first, v.offset, v.first_strides};
-  return {v.slot, at(loop.reverse ? t + 1 : t - 1), v.strides};
+  return {v.slot, at(loop.reverse && !v.time_order ? t + 1 : t - 1), v.strides};
 }
 
 int64_t buffer_bytes(const TensorType &t, int64_t batch) {

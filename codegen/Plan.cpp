@@ -171,9 +171,11 @@ private:
     std::vector<bool> is_result = results_of(f);
     std::vector<bool> in_slot;
     std::vector<Step> steps = steps_of(f, is_result, in_slot);
+    shifted_.clear();
+    shift_sequences(f, steps, in_slot, is_result);
 
-    // Kernels (a loop: its operands as inputs), and the last step that
-    // reads each value.
+    // Kernels (a loop: its operands as inputs, a shifted sequence's source
+    // and first step for it), and the last step that reads each value.
     std::vector<Kernel> kernels;
     std::vector<int> last_use(n, -1);
     for (size_t k = 0; k < steps.size(); ++k) {
@@ -184,9 +186,15 @@ private:
         Kernel loop;
         loop.function = &f;
         loop.nodes = steps[k].scans;
-        for (ValueId o : f.node(steps[k].scans[0]).operands)
-          if (std::find(loop.inputs.begin(), loop.inputs.end(), o) == loop.inputs.end())
-            loop.inputs.push_back(o);
+        for (ValueId o : f.node(steps[k].scans[0]).operands) {
+          auto shifted = shifted_.find(o);
+          std::vector<ValueId> read = {o};
+          if (shifted != shifted_.end())
+            read = {shifted->second.first, shifted->second.second};
+          for (ValueId r : read)
+            if (std::find(loop.inputs.begin(), loop.inputs.end(), r) == loop.inputs.end())
+              loop.inputs.push_back(r);
+        }
         kernels.push_back(std::move(loop));
       }
       for (ValueId v : kernels.back().inputs)
@@ -372,14 +380,6 @@ private:
     bool written = false;
   };
 
-  static std::vector<ValueId> targets_of_sums(const std::vector<Target> &targets) {
-    std::vector<ValueId> v;
-    for (const Target &t : targets)
-      if (t.sum)
-        v.push_back(t.value);
-    return v;
-  }
-
   /// What joins_in_place decided: the joining kernels that are gone (every
   /// part written by an earlier kernel), and each part's join and column.
   struct Joins {
@@ -558,6 +558,107 @@ private:
     return out;
   }
 
+  /// Sequences a loop reads through a view of another value shifted one
+  /// step later in time, instead of from a copy: `concat(c, slice(S, 0,
+  /// T - 1))` along the scan's axis with c one step, the states before each
+  /// step of a recurrence that its gradient loop reads (the initial state,
+  /// then the forward states but the last). Their kernels leave `steps`; a
+  /// constant c gets one of its own (one step instead of T), and shifted_
+  /// maps each sequence to (S, c). Not when a sum that runs after the loop
+  /// reads it: that needs all steps in one slot.
+  void shift_sequences(const Function &f, std::vector<Step> &steps, std::vector<bool> &in_slot,
+                       const std::vector<bool> &is_result) {
+    std::vector<std::vector<ValueId>> users(f.nodes.size());
+    for (size_t i = 0; i < f.nodes.size(); ++i)
+      for (ValueId o : f.nodes[i].operands)
+        users[o].push_back(static_cast<ValueId>(i));
+    for (size_t k = 0; k < steps.size(); ++k) {
+      if (steps[k].members.empty() || !steps[k].also.empty())
+        continue;
+      ValueId v = steps[k].members.back();
+      const Node &n = f.node(v);
+      if (n.op != OpKind::Concat || n.operands.size() != 2 || is_result[v])
+        continue;
+      int64_t axis = n.attrs.get_int("axis");
+      ValueId c = n.operands[0], s = n.operands[1];
+      const Node &slice = f.node(s);
+      if (slice.op != OpKind::Slice || slice.attrs.get_int("axis") != axis ||
+          slice.attrs.get_int("begin") != 0 || in_slot[s])
+        continue;
+      ValueId source = slice.operands[0];
+      auto a = static_cast<size_t>(axis);
+      if (!in_slot[source] || f.type(source).shape != n.type.shape || f.type(c).shape[a] != 1 ||
+          (!in_slot[c] && f.node(c).op != OpKind::Constant))
+        continue;
+      bool ok = std::all_of(steps[k].members.begin(), steps[k].members.end(),
+                            [&](ValueId m) { return m == v || m == s || m == c; });
+      for (ValueId u : users[v]) {
+        const Node &scan = f.node(u);
+        ok = ok && scan.op == OpKind::Scan && scan.attrs.get_int("axis") == axis &&
+             scan.operands.back() != v;
+        if (!ok)
+          break;
+        auto loop = std::find_if(steps.begin(), steps.end(), [&](const Step &st) {
+          return std::find(st.scans.begin(), st.scans.end(), u) != st.scans.end();
+        });
+        NETC_ASSERT(loop != steps.end(), "@" + f.name + ": a scan in no step");
+        const Function &body = function(scan.attrs.get_str("body"));
+        BodyKernels bk = body_kernels(f, loop->scans);
+        for (size_t i = 0; i + 1 < scan.operands.size(); ++i)
+          for (size_t j = 0; j < bk.kernels.size() && scan.operands[i] == v; ++j) {
+            const std::vector<ValueId> &in = bk.kernels[j].inputs;
+            ok = ok && !(bk.sunk[j] && std::find(in.begin(), in.end(), body.args()[i]) != in.end());
+          }
+      }
+      if (!ok)
+        continue;
+      shifted_[v] = {source, c};
+      if (!in_slot[c]) {
+        in_slot[c] = true;
+        steps[k] = Step{{c}, {}};
+      } else {
+        steps.erase(steps.begin() + static_cast<long>(k--));
+      }
+    }
+  }
+
+  /// A loop body cut into kernels, the last kernel reading each value, and
+  /// which kernels are sums that run after the loop (sums_after_loop).
+  struct BodyKernels {
+    std::vector<bool> is_result, in_slot;
+    std::vector<Kernel> kernels;
+    std::vector<int> last_use;
+    std::vector<bool> sunk;
+  };
+
+  /// The body kernels of the loop of sibling scans `scans` of `f`.
+  BodyKernels body_kernels(const Function &f, const std::vector<ValueId> &scans) {
+    const Node &lead = f.node(scans[0]);
+    const Function &body = function(lead.attrs.get_str("body"));
+    BodyKernels bk;
+    bk.is_result = results_of(body);
+    std::vector<Step> steps = steps_of(body, bk.is_result, bk.in_slot);
+    bk.last_use.assign(body.nodes.size(), -1);
+    for (size_t k = 0; k < steps.size(); ++k) {
+      NETC_ASSERT(steps[k].scans.empty(), "@" + body.name + ": a scan inside a scan's body");
+      bk.kernels.push_back(make_kernel(body, steps[k].members, bk.in_slot));
+      bk.kernels.back().also = steps[k].also;
+      for (ValueId v : bk.kernels.back().inputs)
+        bk.last_use[v] = static_cast<int>(k);
+    }
+    // Sums over the batch's rows run once after the loop on every step's
+    // rows; the body values they read are stacked over the steps for it.
+    std::vector<ValueId> sums;
+    for (ValueId s : scans) {
+      const Node &scan = f.node(s);
+      int64_t j = scan.attrs.get_int("output");
+      if (j != 0 && scan.attrs.get_int("sum") == 1)
+        sums.push_back(body.outputs[static_cast<size_t>(j)].value);
+    }
+    bk.sunk = sums_after_loop(body, bk.kernels, sums, lead, f, lead.operands.size() - 1, bk.last_use);
+    return bk;
+  }
+
   /// The loop of sibling scans `scans` of `f`, whose result slots are set
   /// in `slot`: plans the body's kernels on per-step views. `free` is the
   /// caller's free temporaries (for the stacked state when no sibling
@@ -596,8 +697,14 @@ private:
     std::vector<int> buffer(body.nodes.size(), 0);
     std::vector<bool> has_buffer(body.nodes.size(), false);
     for (size_t i = 0; i < args.size(); ++i) {
-      buffer[args[i]] = i < nseq ? add_view(slot[lead.operands[i]], axis, 0, -1)
-                                 : state_view(1, slot[lead.operands.back()]);
+      ValueId o = lead.operands[i];
+      if (auto shifted = shifted_.find(o); i < nseq && shifted != shifted_.end()) {
+        const auto &[source, first] = shifted->second;
+        buffer[args[i]] = add_view(slot[source], axis, 1, slot[first]);
+        plan_.views[static_cast<size_t>(view_index(buffer[args[i]]))].time_order = true;
+      } else {
+        buffer[args[i]] = i < nseq ? add_view(slot[o], axis, 0, -1) : state_view(1, slot[o]);
+      }
       has_buffer[args[i]] = true;
     }
     for (size_t i = 0; i < body.nodes.size(); ++i)
@@ -620,22 +727,10 @@ private:
         loop.zero.push_back(slot[s]);
     }
 
-    std::vector<bool> is_result = results_of(body);
-    std::vector<bool> in_slot;
-    std::vector<Step> steps = steps_of(body, is_result, in_slot);
-    std::vector<Kernel> kernels;
-    std::vector<int> last_use(body.nodes.size(), -1);
-    for (size_t k = 0; k < steps.size(); ++k) {
-      NETC_ASSERT(steps[k].scans.empty(), "@" + body.name + ": a scan inside a scan's body");
-      kernels.push_back(make_kernel(body, steps[k].members, in_slot));
-      kernels.back().also = steps[k].also;
-      for (ValueId v : kernels.back().inputs)
-        last_use[v] = static_cast<int>(k);
-    }
-    // Sums over the batch's rows run once after the loop on every step's
-    // rows; the body values they read are stacked over the steps for it.
-    std::vector<bool> sunk = sums_after_loop(body, kernels, targets_of_sums(targets), lead, f, nseq,
-                                             last_use);
+    BodyKernels bk = body_kernels(f, scans);
+    const std::vector<bool> &is_result = bk.is_result, &in_slot = bk.in_slot, &sunk = bk.sunk;
+    std::vector<Kernel> &kernels = bk.kernels;
+    const std::vector<int> &last_use = bk.last_use;
     std::vector<bool> stack(body.nodes.size(), false);
     for (size_t k = 0; k < kernels.size(); ++k)
       if (sunk[k])
@@ -900,6 +995,9 @@ private:
   /// The slot of a loop-invariant body kernel (run before its loop), by its
   /// kernel and input slots: shared by every loop that runs it.
   std::map<std::string, int> invariant_slot_;
+  /// The function being planned's sequences read through shifted views
+  /// (shift_sequences): each one's source and first step.
+  std::map<ValueId, std::pair<ValueId, ValueId>> shifted_;
 };
 
 } // namespace

@@ -140,8 +140,13 @@ struct View {
   std::vector<int64_t> strides;       // per Halide dimension of `type`
   std::vector<int64_t> first_strides; // of `first` (dense), with shift 1
   int64_t step_stride = 0;            // elements between consecutive steps
+  /// 1: the previous step's slice, `first` before the first step. In loop
+  /// order (a carried state: in a reversed loop, the later step in time),
+  /// or with time_order in time order (a sequence shifted one step later:
+  /// step t reads t - 1 and step 0 `first`, whichever way the loop runs).
   int shift = 0;
   int first = -1;
+  bool time_order = false;
   /// A view of all steps at once (`fixed`, never moved): the slot
   /// [N, T, ...] seen as [N·T, ...], its batch extent batch * batch_scale.
   bool fixed = false;

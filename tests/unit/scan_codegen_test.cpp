@@ -235,6 +235,63 @@ TEST_CASE("sums that would stack more than a megabyte of step values run at ever
   train_steps_match(m, jit, interp, compiled, rng, batch_of(5), {7, 1, 8});
 }
 
+TEST_CASE("the gradient loop reads the states before each step through a shifted view",
+          "[codegen][scan]") {
+  // The LSTM's gradient loop reads h_{t-1}: concat(zeros, the forward
+  // states but the last) along time. With its sums at every step (batch
+  // 512, as above) that is a view of the forward states one step back in
+  // time, the zeros at t = 0 (the loop's last step), not a copy; with the
+  // sums after the loop (batch 8), whose dU reads all steps' h_{t-1} at
+  // once, the copy stays.
+  std::string text = model(R"(
+    h = seq |> lstm(32)
+    logits = h |> dense(3))");
+  auto shifted_views = [](const ModelPlan &plan, const ScanLoop &loop) {
+    std::vector<const View *> out;
+    for (const KernelCall &c : loop.calls)
+      for (int b : c.buffers())
+        if (is_view(b) && plan.views[static_cast<size_t>(view_index(b))].time_order)
+          out.push_back(&plan.views[static_cast<size_t>(view_index(b))]);
+    return out;
+  };
+  auto copies = [](const ModelPlan &plan, const FunctionPlan &f) {
+    int n = 0;
+    for (const KernelCall &c : f.calls)
+      if (c.loop < 0) {
+        const Kernel &k = plan.kernels[static_cast<size_t>(c.kernel)];
+        n += k.function->node(k.nodes.back()).op == OpKind::Concat;
+      }
+    return n;
+  };
+  ModelPlan small = plan_model(compile_net(text), "host");
+  const FunctionPlan &small_step = function_plan(small, "train_step");
+  CHECK(shifted_views(small, *loops_of(small, small_step)[1]).empty());
+  int small_concats = copies(small, small_step);
+  CHECK(small_concats >= 1);
+
+  text.replace(text.find("batch = 8"), 9, "batch = 512");
+  ModelPlan plan = plan_model(compile_net(text), "host");
+  const FunctionPlan &step = function_plan(plan, "train_step");
+  std::vector<const ScanLoop *> loops = loops_of(plan, step);
+  REQUIRE(loops.size() == 2);
+  CHECK(copies(plan, step) == small_concats - 1);
+  std::vector<const View *> views = shifted_views(plan, *loops[1]);
+  REQUIRE_FALSE(views.empty());
+  for (const View *v : views) {
+    CHECK(v->shift == 1);
+    CHECK(loops[1]->reverse);
+    // The forward states [N, 5, 64] ([h, c]), and one step of zeros.
+    CHECK(plan.slots[static_cast<size_t>(v->slot)].type.shape == Shape{kBatch, 5, 64});
+    CHECK(plan.slots[static_cast<size_t>(v->first)].type.shape == Shape{kBatch, 1, 64});
+    // At time 0 (the reversed loop's last step) the zeros; at time 3, step 2.
+    CHECK(view_step(*v, *loops[1], 4, 7).slot == v->first);
+    ViewStep t3 = view_step(*v, *loops[1], 1, 7);
+    CHECK(t3.slot == v->slot);
+    CHECK(t3.offset == 2 * v->step_stride * (v->time_major ? 7 : 1) + v->offset);
+  }
+  // The numbers: the JIT against the interpreter, above.
+}
+
 TEST_CASE("a sum over sequences alone runs once after the loop, on every step's rows",
           "[codegen][scan]") {
   // Σ_t x_tᵀ·g_t of two sequences: their steps are stacked already, so the
@@ -483,6 +540,17 @@ TEST_CASE("views step through the time axis, forwards and backwards", "[codegen]
   v.shift = 1;
   CHECK(view_step(v, fwd, 4, 7).offset == 1 * 7 * 3); // step 3
   CHECK(view_step(v, back, 1, 7).offset == 0);        // step 4
+  // A sequence shifted one step later in time: step t reads t - 1 and
+  // the first slot at t = 0, the reversed loop's last step.
+  v.ring = 0;
+  v.time_major = false;
+  v.strides = {1, 15};
+  v.time_order = true;
+  CHECK(view_step(v, back, 4, 7).slot == 9);
+  CHECK(view_step(v, back, 0, 7).offset == 9); // t = 4 reads step 3
+  CHECK(view_step(v, back, 3, 7).offset == 0); // t = 1 reads step 0
+  CHECK(view_step(v, fwd, 0, 7).slot == 9);
+  CHECK(view_step(v, fwd, 2, 7).offset == 3);
 }
 
 TEST_CASE("the driver of a recurrent model is valid LLVM IR with one loop per scan group",

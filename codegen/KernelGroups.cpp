@@ -14,7 +14,7 @@ namespace {
 
 /// Bumped whenever the Halide lowering or schedules change what a kernel
 /// compiles to, so cached objects from older netc builds are not reused.
-constexpr const char *kCodegenVersion = "netc-codegen-8";
+constexpr const char *kCodegenVersion = "netc-codegen-9";
 
 bool inlinable(OpKind k) { return k == OpKind::Constant || k == OpKind::BatchSize; }
 

@@ -52,6 +52,19 @@ std::vector<Tensor> image_batch(Pcg32 &rng, int64_t n, int64_t h, int64_t w) {
 
 std::vector<Tensor> batch(Pcg32 &rng, int64_t n) { return image_batch(rng, n, 4, 5); }
 
+/// kModel with a hidden layer of `width` units: compiled train steps match
+/// the interpreter at `batches` (parameters from `seed`, data from `data`).
+void hidden_width_matches(int width, uint64_t seed, uint64_t data,
+                          std::initializer_list<int64_t> batches) {
+  std::string text = kModel;
+  text.replace(text.find("dense(16)"), 9, "dense(" + std::to_string(width) + ")");
+  Module m = compile_net(text);
+  JitModel jit(m);
+  ParamStore interp = init_params(m, seed), compiled = interp;
+  Pcg32 rng(data);
+  train_steps_match(m, jit, interp, compiled, rng, batch, batches);
+}
+
 /// The module without fusion: one kernel per node (Plan.cpp's fallback).
 Module unfused(Module m) {
   for (Function &f : m.functions)
@@ -420,13 +433,19 @@ TEST_CASE("a weight gradient with fewer static rows than a matmul tile compiles 
   // dense(8): the second layer's weight gradient is [8, N] x [N, 3], 8 rows
   // in a 32-row tile, whose accumulator's row loop is a variable extent in
   // the guarded version (it once failed Halide's unroll).
-  std::string text = kModel;
-  text.replace(text.find("dense(16)"), 9, "dense(8)");
-  Module m = compile_net(text);
-  JitModel jit(m);
-  ParamStore interp = init_params(m, 3), compiled = interp;
-  Pcg32 rng(11);
-  train_steps_match(m, jit, interp, compiled, rng, batch, {13, 1, 8});
+  hidden_width_matches(8, 3, 11, {13, 1, 8});
+}
+
+TEST_CASE("a weight gradient with the optimizer's step in place matches the interpreter in both loop orders",
+          "[codegen]") {
+  // dense(130): the first layer's weight gradient [20, N] x [N, 130] with
+  // the momentum step written in place runs its blocks of rows outermost
+  // while dY (N x 130) takes at most 1 MB (Schedule.cpp,
+  // kRowsOuterRhsBytes), on one thread at batch 13 and 1 and in parallel at
+  // 1000; at 2100 (1.09 MB) its panels are outermost again. 130 columns are
+  // two panels and a guarded tail of two (AVX-512), 20 rows three blocks
+  // and a tail of two.
+  hidden_width_matches(130, 5, 12, {13, 1, 1000, 2100});
 }
 
 TEST_CASE("a flattening reshape compiled as a row copy matches the interpreter", "[fusion]") {

@@ -296,11 +296,11 @@ std::unique_ptr<llvm::Module> emit_driver(llvm::LLVMContext &ctx, const Module &
   new llvm::GlobalVariable(*mod, text->getType(), /*isConstant=*/true,
                            llvm::GlobalValue::ExternalLinkage, text, "netc_model_json");
 
-  // Kernels: i32 (i32 batch, halide_buffer_t* inputs..., halide_buffer_t* out,
-  // halide_buffer_t* also...).
+  // Kernels: i32 (i32 batch, halide_buffer_t* inputs... [, the sum so far
+  // (Kernel::accumulate)], halide_buffer_t* out, halide_buffer_t* also...).
   std::vector<llvm::FunctionCallee> kernels;
   for (const Kernel &k : plan.kernels) {
-    std::vector<llvm::Type *> params(k.inputs.size() + 2 + k.also.size(), i8p);
+    std::vector<llvm::Type *> params(k.inputs.size() + (k.accumulate ? 1 : 0) + 2 + k.also.size(), i8p);
     params[0] = i32;
     kernels.push_back(mod->getOrInsertFunction(k.symbol, llvm::FunctionType::get(i32, params, false)));
   }

@@ -50,6 +50,8 @@ std::string kernel_key(const Function &f, const Kernel &k) {
     key += "|exact";
   if (k.long_reduction)
     key += "|long";
+  if (k.accumulate)
+    key += "|accumulate";
   if (k.packed_rhs >= 0)
     key += fmt::format("|packed in{} by {}", k.packed_rhs, k.panel);
   if (k.schedule != "manual")

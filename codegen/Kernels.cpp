@@ -143,6 +143,19 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
   Halide::Func out = values.at(k.nodes.back()).func;
   if (root.op == OpKind::Concat && k.schedule == "manual")
     out = hl::lower_concat_root(root.type, root.attrs.get_int("axis"), concat_pieces(f, k, values));
+  if (k.accumulate) {
+    // out = (what the output holds) + root, the output's buffer passed again
+    // as an input after the others (Kernel::accumulate).
+    NETC_ASSERT(k.also.empty(), "an accumulating kernel has no co-outputs");
+    Halide::ImageParam held(hl::halide_type(root.type.dtype), root.type.rank(), "accumulated");
+    constrain([&](int d) { return held.dim(d); }, root.type);
+    args.push_back(held);
+    inputs.push_back(held);
+    std::vector<Halide::Var> v = hl::make_vars(root.type.rank());
+    Halide::Func sum(hl::fresh_name("accumulate"));
+    sum(v) = held(as_exprs(v)) + out(v);
+    out = sum;
+  }
   if (!k.also.empty()) {
     // The root and its co-outputs (same type) as one Tuple-valued Func: one
     // loop nest computes all of them at each point and stores them in
@@ -170,8 +183,8 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     std::vector<Halide::Func> co_outputs;
     for (ValueId c : k.also)
       co_outputs.push_back(values.at(c).func);
-    hl::schedule_output(root, out, target, k.exact_tails, k.long_reduction, costly,
-                        k.packed_rhs >= 0, co_outputs);
+    hl::schedule_output(root, out, target, k.exact_tails, k.exact_tails && !k.accumulate,
+                        k.long_reduction, costly, k.packed_rhs >= 0, co_outputs);
   } else {
     // Estimates at the model's batch size, then the plugin's schedule.
     batch.set_estimate(static_cast<int32_t>(k.batch_estimate));

@@ -480,7 +480,7 @@ private:
 
   /// Bytes of body values a loop may stack over its steps for its sums to
   /// run after it (at the train block's batch).
-  static constexpr int64_t kStackBytes = int64_t(1) << 20;
+  static constexpr int64_t kStackBytes = int64_t(1) << 19;
 
   /// Which body kernels sum over the batch's rows only (a weight gradient
   /// transpose(x) @ g, a bias gradient reduce_sum over axis 0) into a summed
@@ -493,9 +493,13 @@ private:
   /// large, where the step's own products read the step's rows from cache.
   /// Side by side (bench/ab.py, one core each, sums at every step as B):
   /// lstm.net, whose dG is 3.7 MB stacked at batch 64, B/A 1.024 at batch
-  /// 64 and 1.037 at 256; gru.net (2.75 MB) 1.03 and 1.18; rnn.net, whose
-  /// dz is 0.9 MB, 0.92 and 0.96: its per-step products are small ([128,
-  /// 128]), each summed by an `add` kernel of its own.
+  /// 64 and 1.037 at 256; gru.net (2.75 MB) 1.03 and 1.18. rnn.net, whose
+  /// dz is 0.9 MB, ran slower so (0.92 and 0.96) while each per-step sum
+  /// had an `add` kernel of its own; with the sums added in their products
+  /// (accumulated_sum), 1.091 at batch 64 and 1.072 at 256. Below 512 KB
+  /// (goldfish_lstm.net's dG, 0.33 MB at batch 32) nothing was measured
+  /// apart from the VM's noise: the line keeps such stacks, a quarter of
+  /// L2 or less, and their one product after the loop.
   std::vector<bool> sums_after_loop(const Function &body, const std::vector<Kernel> &kernels,
                                     const std::vector<ValueId> &sums, const Node &lead,
                                     const Function &f, size_t nseq,
@@ -620,6 +624,31 @@ private:
         steps.erase(steps.begin() + static_cast<long>(k--));
       }
     }
+  }
+
+  /// The slot of the sum at every step that kernel `k` may add its root to
+  /// in place (Kernel::accumulate), or -1: the root is one sum's value and
+  /// no other output's, and no later body kernel reads it; the kernel has
+  /// no co-outputs. Saves an `add` kernel per sum and step, and the step's
+  /// value a slot (the LSTM's dW, dU and db: 15 us per step at batch 256).
+  /// Not for autoschedulers, which may compute an element twice.
+  int accumulated_sum(const Function &body, const Kernel &k, std::vector<Target> &targets,
+                      const std::vector<int> &last_use) const {
+    ValueId root = k.nodes.back();
+    if (schedule_ != "manual" || !k.also.empty() || last_use[root] >= 0)
+      return -1;
+    Target *sum = nullptr;
+    for (Target &t : targets)
+      if (t.value == root) {
+        if (!t.sum || sum)
+          return -1;
+        sum = &t;
+      }
+    if (!sum || sum->written ||
+        plan_.slots[static_cast<size_t>(sum->buffer)].type.shape != body.type(root).shape)
+      return -1;
+    sum->written = true;
+    return sum->buffer;
   }
 
   /// A loop body cut into kernels, the last kernel reading each value, and
@@ -780,6 +809,14 @@ private:
         loop.before.push_back(std::move(call));
         continue;
       }
+      // A sum at every step is added to its slot by the kernel that
+      // computes it (Kernel::accumulate), when nothing else reads the value.
+      int sum_slot = accumulated_sum(body, kernels[k], targets, last_use);
+      if (sum_slot >= 0) {
+        kernels[k].accumulate = kernels[k].exact_tails = true;
+        buffer[root] = sum_slot;
+        has_buffer[root] = true;
+      }
       // A stacked output (the new state first) is written straight into its
       // view, a part of a joined one into its columns; other values take
       // slots of the bodies' pool. So are the kernel's co-outputs.
@@ -823,6 +860,8 @@ private:
         call.inputs.push_back(buffer[v]);
       for (ValueId v : kernels[k].also)
         call.also.push_back(buffer[v]);
+      if (sum_slot >= 0) // the sum so far, read where it is written
+        call.inputs.push_back(sum_slot);
       if (packed >= 0) {
         int from = call.inputs[static_cast<size_t>(packed)];
         auto it = packed_slot_.find(from);
@@ -845,7 +884,7 @@ private:
         if (last_use[v] == static_cast<int>(k) && !is_view(buffer[v]))
           release(body, v, buffer, is_result, body_free);
       for (ValueId w : written)
-        if (last_use[w] < 0 && !is_view(buffer[w]))
+        if (last_use[w] < 0 && !is_view(buffer[w]) && !(w == root && sum_slot >= 0))
           release(body, w, buffer, is_result, body_free);
     }
     // Outputs no kernel wrote in place (an argument returned as it is, a

@@ -98,6 +98,10 @@ struct Kernel {
   /// each panel again at every step (Schedule.cpp's panel schedule).
   int packed_rhs = -1;
   int64_t panel = 0;
+  /// The root is added to what its output holds (a scan's sum at every
+  /// step, Plan.cpp's accumulated_sum): the output's buffer is passed
+  /// again as the last input, after `inputs`. With exact tails.
+  bool accumulate = false;
 };
 
 /// Buffers of a call: a slot (>= 0), or view `v` written as -1 - v.

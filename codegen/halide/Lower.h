@@ -45,6 +45,10 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
 /// and registers. `target` is the Halide target the kernel compiles for.
 /// `exact_tails`: the output may alias an input (an in-place update), so no
 /// loop may recompute an element (GuardWithIf tails, never ShiftInwards).
+/// `streams_state`: the output is an optimizer's step fused into the
+/// gradient it follows, whose epilogue reads and writes the parameter and
+/// its moments, each the output's size: a small enough matmul then runs
+/// its blocks of rows outermost, so they stream row after row.
 /// `long_reduction`: a matmul whose reduction runs over many rows (a scan's
 /// weight gradient over every step's rows, ScanLoop::after) is blocked
 /// along the reduction too, so a block of the right operand stays in cache
@@ -64,8 +68,8 @@ Halide::Func lower_op(const Node &n, std::span<const Value> operands, const Hali
 /// caller must state (a defaulted rhs_packed went unpassed from 8bcfedc to
 /// 1b52c53, and every step copied the panels it should have read in place).
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails, bool long_reduction, int costly, bool rhs_packed,
-                     const std::vector<Halide::Func> &co_outputs);
+                     bool exact_tails, bool streams_state, bool long_reduction, int costly,
+                     bool rhs_packed, const std::vector<Halide::Func> &co_outputs);
 
 /// Columns of the panels the matmul schedule sweeps on `target`: 4 vectors
 /// on AVX-512 (64), 2 on narrower targets.

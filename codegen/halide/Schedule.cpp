@@ -339,11 +339,11 @@ bool use_panels(int vw, int64_t cols_extent, int64_t rows_extent) {
          (rows_extent == 0 || rows_extent >= kPanelRows);
 }
 
-/// Bytes of the right operand below which an in-place update's matmul runs
+/// Bytes of the right operand below which an optimizer step's matmul runs
 /// its row blocks outermost (see schedule_matmul_panels).
 constexpr int64_t kRowsOuterRhsBytes = int64_t(1) << 20;
 
-void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
+void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact, bool streams_state,
                             int64_t cols_extent, bool rhs_packed) {
   int cols = panel_cols(vw);
   Var j = out.args()[0], i = out.args()[1];
@@ -363,9 +363,9 @@ void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
     if (parallel)
       s.parallel(rows_parallel ? block : pack);
   };
-  // Rows outermost, for an output updated in place (exact tails: an
-  // optimizer's step fused into a weight gradient, which reads and writes
-  // the weights and their moments, each as large as the output): a block
+  // Rows outermost, for an optimizer's step fused into a weight gradient
+  // (`streams_state`: it reads and writes the weights and their moments in
+  // place, each as large as the output): a block
   // of rows sweeps every panel, so those arrays stream row after row
   // instead of 256 bytes of each of 6 rows per panel, and the right
   // operand (K x P, below kRowsOuterRhsBytes: the batch's dY of a weight
@@ -373,7 +373,10 @@ void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
   // L2. The block is the panel within the rows. In a harness of the MLP's
   // [784, N] x [N, 512] with the momentum step in place, one thread, the
   // best of 6 alternating runs: 1,398 against 1,508 us at N = 256, 386
-  // against 432 at N = 64.
+  // against 432 at N = 64. Not for a scan's sum at every step, which reads
+  // only what the output holds (Kernel::accumulate): lstm.net's trainers
+  // ran 8-9 % slower with its per-step dW and dU so ordered (ab.py, B/A
+  // 1.092 at batch 256 and 1.078 at 64 for the panel order).
   auto tile_rows_outer = [&](Stage s, bool parallel) {
     Var pack("pack"), rows("rows"), ri("ri"), ji("ji"), block("block"), ii("ii");
     TailStrategy tail = TailStrategy::GuardWithIf;
@@ -387,7 +390,7 @@ void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact,
       s.parallel(ri);
   };
   TailStrategy tail = exact ? TailStrategy::GuardWithIf : TailStrategy::ShiftInwards;
-  if (exact && !rhs_packed) {
+  if (streams_state && !rhs_packed) {
     Halide::Expr k = acc.update().get_schedule().rvars()[0].extent;
     Halide::Expr small = Halide::cast<int64_t>(k) * Halide::cast<int64_t>(buf.dim(0).extent()) * 4 <=
                          Halide::Expr(kRowsOuterRhsBytes);
@@ -487,8 +490,8 @@ int64_t matmul_panel_cols(const Halide::Target &target) {
 }
 
 void schedule_output(const Node &n, Halide::Func out, const Halide::Target &target,
-                     bool exact_tails, bool long_reduction, int costly, bool rhs_packed,
-                     const std::vector<Halide::Func> &co_outputs) {
+                     bool exact_tails, bool streams_state, bool long_reduction, int costly,
+                     bool rhs_packed, const std::vector<Halide::Func> &co_outputs) {
   if (schedule_conv(n, out, target, exact_tails)) // conv2d, its gradients: codegen/halide/Conv.cpp
     return;
   int vw = target.natural_vector_size(Halide::Float(32));
@@ -514,7 +517,8 @@ void schedule_output(const Node &n, Halide::Func out, const Halide::Target &targ
     rows = rows == kBatch ? 0 : rows;
     std::optional<Func> rhs = matmul_rhs(*acc);
     if (rhs && use_panels(vw, inner_extent(n.type), rows))
-      schedule_matmul_panels(out, *acc, *rhs, vw, exact_tails, inner_extent(n.type), rhs_packed);
+      schedule_matmul_panels(out, *acc, *rhs, vw, exact_tails, streams_state, inner_extent(n.type),
+                             rhs_packed);
     else
       schedule_matmul(out, *acc, vw, exact_tails, inner_extent(n.type), rows);
     return;

@@ -321,7 +321,8 @@ Compiled compile(const Case &c, const Node &node, const Halide::Target &target) 
     values.push_back({wrap, t});
   }
   Halide::Func out = hl::lower_op(node, values, k.batch);
-  hl::schedule_output(node, out, target, false, false, hl::is_transcendental(node.op), false, {});
+  hl::schedule_output(node, out, target, false, false, false, hl::is_transcendental(node.op), false,
+                      {});
   k.pipeline = Halide::Pipeline(out);
   k.pipeline.compile_jit(target);
   return k;
@@ -524,7 +525,7 @@ void check_kernel(const Function &f, const std::vector<std::pair<double, double>
     values.push_back({hl::lower_op(n, operands, batch), n.type});
   }
   const Node &root = f.nodes.back();
-  hl::schedule_output(root, values.back().func, target, false, false, 0, false, {});
+  hl::schedule_output(root, values.back().func, target, false, false, false, 0, false, {});
   Halide::Pipeline p(values.back().func);
   p.compile_jit(target);
   Pcg32 rng(11);

@@ -161,7 +161,7 @@ KernelPipeline build_kernel_pipeline(const Kernel &k, const Halide::Target &targ
     // loop nest computes all of them at each point and stores them in
     // order, root first, each store with its own loads; so the plan keeps
     // an output out of place when an output stored after it reads what it
-    // would overwrite (Plan.cpp, in_place_updates).
+    // would overwrite (PlanRules.cpp, in_place_updates).
     std::vector<Halide::Var> v = hl::make_vars(root.type.rank());
     std::vector<Halide::Expr> elems = {out(v)};
     for (ValueId c : k.also)

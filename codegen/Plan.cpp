@@ -3,6 +3,7 @@
 
 #include "codegen/KernelGroups.h"
 #include "codegen/Layout.h"
+#include "codegen/PlanRules.h"
 #include "codegen/halide/Lower.h"
 
 #include <algorithm>
@@ -200,7 +201,9 @@ private:
       for (ValueId v : kernels.back().inputs)
         last_use[v] = static_cast<int>(k);
     }
-    std::map<ValueId, int> in_place = in_place_updates(f, steps, kernels);
+    std::map<ValueId, int> in_place;
+    for (const auto &[value, param] : in_place_updates(m_, f, kernels))
+      in_place[value] = param_slot_.at(param);
 
     std::vector<int> slot(n, -1);
     for (size_t i = 0; i < n; ++i) {
@@ -478,90 +481,6 @@ private:
     return view_buffer(static_cast<int>(plan_.views.size() - 1));
   }
 
-  /// Bytes of body values a loop may stack over its steps for its sums to
-  /// run after it (at the train block's batch).
-  static constexpr int64_t kStackBytes = int64_t(1) << 19;
-
-  /// Which body kernels sum over the batch's rows only (a weight gradient
-  /// transpose(x) @ g, a bias gradient reduce_sum over axis 0) into a summed
-  /// output nothing else in the body reads, from sequences, parameters and
-  /// body values: those can run once after the loop on all steps' rows, the
-  /// body values stacked over the steps for it. Needs time at axis 1 behind
-  /// the batch (the rows of [N, T, ...] merge). Only while the stacked body
-  /// values take at most kStackBytes at the train block's batch: stacking is
-  /// a write at every step and a read after the loop, from beyond L2 when
-  /// large, where the step's own products read the step's rows from cache.
-  /// Side by side (bench/ab.py, one core each, sums at every step as B):
-  /// lstm.net, whose dG is 3.7 MB stacked at batch 64, B/A 1.024 at batch
-  /// 64 and 1.037 at 256; gru.net (2.75 MB) 1.03 and 1.18. rnn.net, whose
-  /// dz is 0.9 MB, ran slower so (0.92 and 0.96) while each per-step sum
-  /// had an `add` kernel of its own; with the sums added in their products
-  /// (accumulated_sum), 1.091 at batch 64 and 1.072 at 256. Below 512 KB
-  /// (goldfish_lstm.net's dG, 0.33 MB at batch 32) nothing was measured
-  /// apart from the VM's noise: the line keeps such stacks, a quarter of
-  /// L2 or less, and their one product after the loop.
-  std::vector<bool> sums_after_loop(const Function &body, const std::vector<Kernel> &kernels,
-                                    const std::vector<ValueId> &sums, const Node &lead,
-                                    const Function &f, size_t nseq,
-                                    const std::vector<int> &last_use) const {
-    std::vector<bool> out(kernels.size(), false);
-    if (lead.attrs.get_int("axis") != 1)
-      return out;
-    for (size_t i = 0; i < nseq; ++i)
-      if (f.type(lead.operands[i]).shape[0] != kBatch)
-        return out;
-    std::vector<ValueId> args = body.args();
-    auto batched_rows = [&](ValueId v) {
-      const TensorType &t = body.type(v);
-      return t.rank() == 2 && t.shape[0] == kBatch;
-    };
-    for (size_t k = 0; k < kernels.size(); ++k) {
-      const Kernel &kn = kernels[k];
-      ValueId root = kn.nodes.back();
-      const Node &r = body.node(root);
-      if (last_use[root] >= 0 || std::find(sums.begin(), sums.end(), root) == sums.end())
-        continue;
-      bool rows = false;
-      if (r.op == OpKind::MatMul) {
-        const Node &lhs = body.node(r.operands[0]);
-        rows = lhs.op == OpKind::Transpose && batched_rows(lhs.operands[0]) &&
-               batched_rows(r.operands[1]);
-      } else if (r.op == OpKind::ReduceSum) {
-        rows = r.attrs.get_ints("axes") == std::vector<int64_t>{0} && batched_rows(r.operands[0]);
-      }
-      // Nothing else in the kernel but index arithmetic on the rows.
-      for (ValueId v : kn.nodes) {
-        const Node &n = body.node(v);
-        rows = rows && (v == root || n.op == OpKind::Transpose ||
-                        (n.op == OpKind::Slice && n.attrs.get_int("axis") != 0));
-      }
-      for (ValueId v : kn.inputs) {
-        const Node &n = body.node(v);
-        if (n.op == OpKind::Arg) // a sequence, not the carried state
-          rows = rows && std::find(args.begin(), args.begin() + static_cast<long>(nseq), v) !=
-                             args.begin() + static_cast<long>(nseq);
-        else if (n.op != OpKind::Param)
-          rows = rows && batched_rows(v);
-      }
-      out[k] = rows;
-    }
-    // The body values the sums after the loop would stack, once each.
-    std::set<ValueId> stacked;
-    for (size_t k = 0; k < kernels.size(); ++k)
-      if (out[k])
-        for (ValueId v : kernels[k].inputs)
-          if (body.node(v).op != OpKind::Arg && body.node(v).op != OpKind::Param)
-            stacked.insert(v);
-    int64_t steps = f.type(lead.operands[0]).shape[1], bytes = 0;
-    for (ValueId v : stacked)
-      bytes += 4 * steps * m_.config.get_int("batch", 64) * static_elements(body.type(v).shape);
-    if (bytes > kStackBytes)
-      for (size_t k = 0; k < kernels.size(); ++k)
-        out[k] = out[k] && std::none_of(kernels[k].inputs.begin(), kernels[k].inputs.end(),
-                                        [&](ValueId v) { return stacked.count(v) > 0; });
-    return out;
-  }
-
   /// Sequences a loop reads through a view of another value shifted one
   /// step later in time, instead of from a copy: `concat(c, slice(S, 0,
   /// T - 1))` along the scan's axis with c one step, the states before each
@@ -627,9 +546,9 @@ private:
   }
 
   /// The slot of the sum at every step that kernel `k` may add its root to
-  /// in place (Kernel::accumulate), or -1: the root is one sum's value and
-  /// no other output's, and no later body kernel reads it; the kernel has
-  /// no co-outputs. Saves an `add` kernel per sum and step, and the step's
+  /// in place (Kernel::accumulate), whose target it marks written; or -1.
+  /// The root must be one sum's value and no other output's, read by no
+  /// later body kernel, and the kernel have no co-outputs. Saves an `add` kernel per sum and step, and the step's
   /// value a slot (the LSTM's dW, dU and db: 15 us per step at batch 256).
   /// Not for autoschedulers, which may compute an element twice.
   int accumulated_sum(const Function &body, const Kernel &k, std::vector<Target> &targets,
@@ -684,7 +603,8 @@ private:
       if (j != 0 && scan.attrs.get_int("sum") == 1)
         sums.push_back(body.outputs[static_cast<size_t>(j)].value);
     }
-    bk.sunk = sums_after_loop(body, bk.kernels, sums, lead, f, lead.operands.size() - 1, bk.last_use);
+    bk.sunk = sums_after_loop(body, bk.kernels, sums, lead, f, lead.operands.size() - 1, bk.last_use,
+                              m_.config.get_int("batch", 64));
     return bk;
   }
 
@@ -933,75 +853,6 @@ private:
       free[plan_.slots[static_cast<size_t>(t)].type.str()].push_back(t);
     plan_.loops.push_back(std::move(loop));
     return static_cast<int>(plan_.loops.size() - 1);
-  }
-
-  /// The parameter slot each update may be written to in place by the
-  /// kernel that computes it (as its root or as a co-output).
-  std::map<ValueId, int> in_place_updates(const Function &f, const std::vector<Step> &steps,
-                                          const std::vector<Kernel> &kernels) {
-    std::map<ValueId, int> out;
-    std::map<ValueId, int> kernel_of_root; // of each output, co-outputs too
-    for (size_t k = 0; k < kernels.size(); ++k)
-      if (steps[k].scans.empty()) {
-        kernel_of_root[kernels[k].nodes.back()] = static_cast<int>(k);
-        for (ValueId v : kernels[k].also)
-          kernel_of_root[v] = static_cast<int>(k);
-      }
-    std::set<ValueId> written;
-    for (const Update &u : f.updates) {
-      auto it = kernel_of_root.find(u.value);
-      if (it == kernel_of_root.end() || !written.insert(u.value).second)
-        continue;
-      int k = it->second;
-      bool safe = true;
-      // A later loop whose body reads the parameter needs its old value.
-      for (size_t later = static_cast<size_t>(k) + 1; later < kernels.size() && safe; ++later)
-        if (!steps[later].scans.empty())
-          for (const Node &n : function(f.node(steps[later].scans[0]).attrs.get_str("body")).nodes)
-            if (n.op == OpKind::Param && n.attrs.get_str("name") == u.param)
-              safe = false;
-      for (size_t i = 0; i < f.nodes.size() && safe; ++i) {
-        const Node &n = f.nodes[i];
-        if (n.op != OpKind::Param || n.attrs.get_str("name") != u.param)
-          continue;
-        ValueId p = static_cast<ValueId>(i);
-        for (size_t later = static_cast<size_t>(k) + 1; later < kernels.size() && safe; ++later)
-          safe = std::find(kernels[later].inputs.begin(), kernels[later].inputs.end(), p) ==
-                 kernels[later].inputs.end();
-        const auto &in = kernels[k].inputs;
-        if (safe && std::find(in.begin(), in.end(), p) != in.end())
-          safe = reads_pointwise(f, kernels[k], p);
-        // A kernel stores its outputs in order, root first, element by
-        // element: an output stored after this one must not read the
-        // value this one overwrites (weight decay: v' = mu v + g + wd w
-        // after w').
-        const std::vector<ValueId> &also = kernels[k].also;
-        auto later = u.value == kernels[k].nodes.back()
-                         ? also.begin()
-                         : std::find(also.begin(), also.end(), u.value) + 1;
-        for (; later < also.end() && safe; ++later)
-          safe = !expression_reads(f, kernels[k], *later, p);
-      }
-      if (safe)
-        out[u.value] = param_slot_.at(u.param);
-    }
-    return out;
-  }
-
-  /// Whether kernel `k`'s value `v`, computed from its members, reads `p`.
-  static bool expression_reads(const Function &f, const Kernel &k, ValueId v, ValueId p) {
-    std::vector<ValueId> work = {v};
-    std::set<ValueId> seen;
-    while (!work.empty()) {
-      ValueId x = work.back();
-      work.pop_back();
-      if (x == p)
-        return true;
-      bool member = std::find(k.nodes.begin(), k.nodes.end(), x) != k.nodes.end();
-      if (member && seen.insert(x).second)
-        work.insert(work.end(), f.node(x).operands.begin(), f.node(x).operands.end());
-    }
-    return false;
   }
 
   /// Returns the slot of temporary `v` to the free list (results and leaves

@@ -36,11 +36,14 @@
 // slot only step views touch is laid out time-major (View::time_major), so
 // a step's rows are dense; a stacked output that
 // concatenates values along the last axis is written in place by the
-// kernels of its parts, each into its columns (View::offset); summed
-// outputs are accumulated in place by an `add` kernel after each step,
-// except a sum over the batch's rows (a weight gradient x_t^T g_t, a bias
-// gradient), which runs once after the loop on the stacked rows of every
-// step while the body values it stacks stay small (Plan.cpp, kStackBytes).
+// kernels of its parts, each into its columns (View::offset); a sequence
+// that is a stacked value one step later in time (the states before each
+// step) is a view of it shifted in time (View::time_order); summed outputs
+// are accumulated in place at each step, by the kernel of the step's value
+// (Kernel::accumulate) or an `add` kernel after it, except a sum over the
+// batch's rows (a weight gradient x_t^T g_t, a bias gradient), which runs
+// once after the loop on the stacked rows of every step while the body
+// values it stacks stay small (PlanRules.cpp, kStackBytes).
 // A body's slots are its own (its pool of temporaries is shared by
 // all bodies, which never run at the same time), since a body runs while
 // its caller's values live.

@@ -211,7 +211,7 @@ TEST_CASE("sums that would stack more than 512 KB of step values run at every st
           "[codegen][scan]") {
   // lstm(32) over 5 steps: dW, dU and db read the step's dG [N, 128]. At
   // the train block's batch 8 it stacks to 20 KB: the sums run after the
-  // loop. At batch 512 it would be 1.3 MB (Plan.cpp, kStackBytes): they
+  // loop. At batch 512 it would be 1.3 MB (PlanRules.cpp, kStackBytes): they
   // run at every step, zeroed before the loop, each kernel adding its
   // product (or row sum) to its sum where it is (Kernel::accumulate), with
   // no `add` kernel of its own.

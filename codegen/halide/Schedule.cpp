@@ -18,7 +18,7 @@
 //     packed contiguously (or read in place where a scan packed it before
 //     its loop: Kernel::packed_rhs), swept by blocks of 6 rows whose
 //     accumulators stay in registers (schedule_matmul_panels; blocks of
-//     rows outermost for an in-place update with a small right operand);
+//     rows outermost for an optimizer's step fused in place);
 //     narrow or short outputs keep Halide's classic schedule: 32 x 32
 //     tiles (fused), blocks of 8 rows x 2 vectors in registers (the matmul
 //     accumulator is computed at the block, its update reordered so the
@@ -365,12 +365,12 @@ void schedule_matmul_panels(Func out, Func acc, Func rhs, int vw, bool exact, bo
   };
   // Rows outermost, for an optimizer's step fused into a weight gradient
   // (`streams_state`: it reads and writes the weights and their moments in
-  // place, each as large as the output): a block
-  // of rows sweeps every panel, so those arrays stream row after row
-  // instead of 256 bytes of each of 6 rows per panel, and the right
-  // operand (K x P, below kRowsOuterRhsBytes: the batch's dY of a weight
-  // gradient) is copied once at a `pack` loop of one iteration and stays in
-  // L2. The block is the panel within the rows. In a harness of the MLP's
+  // place, each as large as the output): a block of rows sweeps every
+  // panel, so those arrays stream row after row instead of 256 bytes of
+  // each of 6 rows per panel, and the right operand (K x P, below
+  // kRowsOuterRhsBytes: the batch's dY of a weight gradient) is copied
+  // whole at a `pack` loop of one iteration and stays in L2. The block is
+  // the panel within the rows. In a harness of the MLP's
   // [784, N] x [N, 512] with the momentum step in place, one thread, the
   // best of 6 alternating runs: 1,398 against 1,508 us at N = 256, 386
   // against 432 at N = 64. Not for a scan's sum at every step, which reads

@@ -50,6 +50,15 @@ BatchFn batch_of(int64_t steps) {
   };
 }
 
+/// Compiled train steps of `m` match the interpreter's at `batches` of
+/// 5-step sequences (parameters from `seed`, data from `data`).
+void steps_match(const Module &m, uint64_t seed, uint64_t data, std::initializer_list<int64_t> batches) {
+  JitModel jit(m);
+  ParamStore interp = init_params(m, seed), compiled = interp;
+  Pcg32 rng(data);
+  train_steps_match(m, jit, interp, compiled, rng, batch_of(5), batches);
+}
+
 /// The loops `f` runs, in order.
 std::vector<const ScanLoop *> loops_of(const ModelPlan &plan, const FunctionPlan &f) {
   std::vector<const ScanLoop *> loops;
@@ -241,10 +250,7 @@ TEST_CASE("sums that would stack more than 512 KB of step values run at every st
   }
   CHECK(adds == 0);
   CHECK(accumulating == 3);
-  JitModel jit(m);
-  ParamStore interp = init_params(m, 4), compiled = interp;
-  Pcg32 rng(8);
-  train_steps_match(m, jit, interp, compiled, rng, batch_of(5), {7, 1, 8});
+  steps_match(m, 4, 8, {7, 1, 8});
 }
 
 TEST_CASE("the gradient loop reads the states before each step through a shifted view",
@@ -437,10 +443,7 @@ TEST_CASE("an LSTM's joined values are written in place into their columns of th
                       [](const Kernel *k) { return has_op(*k, OpKind::MatMul); }) == 1);
   // The gradient loop reads the stacks as sequences; the train steps match
   // the interpreter's (the LSTM test above checks outputs and gradients).
-  JitModel jit(m);
-  ParamStore interp = init_params(m, 5), compiled = interp;
-  Pcg32 rng(9);
-  train_steps_match(m, jit, interp, compiled, rng, batch_of(5), {8, 1, 13});
+  steps_match(m, 5, 9, {8, 1, 13});
 }
 
 TEST_CASE("a loop-invariant right operand is packed into panels once, before the loop",

@@ -525,13 +525,18 @@ private:
           return std::find(st.scans.begin(), st.scans.end(), u) != st.scans.end();
         });
         NETC_ASSERT(loop != steps.end(), "@" + f.name + ": a scan in no step");
+        if (loop->scans[0] != u) // a sibling: the same loop, asked once
+          continue;
         const Function &body = function(scan.attrs.get_str("body"));
         BodyKernels bk = body_kernels(f, loop->scans);
-        for (size_t i = 0; i + 1 < scan.operands.size(); ++i)
-          for (size_t j = 0; j < bk.kernels.size() && scan.operands[i] == v; ++j) {
+        for (size_t i = 0; i + 1 < scan.operands.size(); ++i) {
+          if (scan.operands[i] != v)
+            continue;
+          for (size_t j = 0; j < bk.kernels.size(); ++j) {
             const std::vector<ValueId> &in = bk.kernels[j].inputs;
             ok = ok && !(bk.sunk[j] && std::find(in.begin(), in.end(), body.args()[i]) != in.end());
           }
+        }
       }
       if (!ok)
         continue;
